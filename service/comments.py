@@ -1,0 +1,166 @@
+"""Readers' use cases: submit a reply, read an article's published thread, count comments."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from service.errors import CommentNotFound, InvalidField
+from service.models import Comment, PrivateData, Status, anchor_for_reply
+from service.privacy import Privacy
+from service.store import Locator, Store, Thread
+from service.text import render_body
+
+PUBLIC_FIELDS = (
+    "id",
+    "article_id",
+    "parent_id",
+    "name",
+    "website",
+    "body",
+    "body_html",
+    "created_at",
+    "avatar",
+)
+AWAITING_MODERATION = "Your comment is awaiting moderation."
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated reply and what the request tells about its sender."""
+
+    name: str
+    email: str
+    website: str | None
+    body: str
+    parent_id: str | None
+    ip: str
+    user_agent: str
+
+
+def new_comment_id(now_ms: int) -> str:
+    """Make a comment id that sorts by arrival: 12 hex digits of milliseconds, 10 random."""
+    return f"{now_ms:012x}{secrets.token_hex(5)}"
+
+
+def rfc3339(moment: datetime) -> str:
+    """Format a UTC moment as RFC 3339 with a Z."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def record_view(fields: dict[str, str]) -> dict[str, Any]:
+    """Shape a stored record's public fields, whatever its state."""
+    return {name: fields.get(name) for name in PUBLIC_FIELDS}
+
+
+def public_view(fields: dict[str, str]) -> dict[str, Any]:
+    """Shape a stored record for readers; a removed comment keeps only its place."""
+    view = record_view(fields)
+    if fields.get("status") != Status.APPROVED:
+        view.update(dict.fromkeys(("name", "website", "body", "body_html", "avatar")))
+        view["removed"] = True
+    return view
+
+
+class CommentService:
+    """What readers do: submit replies and read published ones."""
+
+    def __init__(self, store: Store, privacy: Privacy) -> None:
+        self.store = store
+        self.privacy = privacy
+
+    def submit(self, article_id: str, submission: Submission) -> dict[str, Any]:
+        """Hold a reader's reply for moderation and answer its public view."""
+        now = datetime.now(UTC)
+        created_ms = int(now.timestamp() * 1000)
+        comment_id = new_comment_id(created_ms)
+        root_id, root_ms, anchor_id, depth = comment_id, created_ms, None, 1
+        if submission.parent_id:
+            parent = self._published_parent(article_id, submission.parent_id)
+            root_id = parent.root_id
+            root_ms = int(self.store.comment_fields(article_id, root_id).get("created_ms", 0))
+            anchor_id, depth = anchor_for_reply(parent), parent.depth + 1
+
+        email_hash = self.privacy.email_hash(submission.email)
+        comment = Comment(
+            comment_id=comment_id,
+            article_id=article_id,
+            parent_id=submission.parent_id,
+            root_id=root_id,
+            anchor_id=anchor_id,
+            depth=depth,
+            name=submission.name,
+            website=submission.website,
+            body=submission.body,
+            body_html=render_body(submission.body),
+            created_at=rfc3339(now),
+            created_ms=created_ms,
+            avatar=self.privacy.avatar_seed(submission.email),
+            status=Status.PENDING,
+        )
+        sealed = self.privacy.encrypt(
+            PrivateData(submission.email, submission.ip, submission.user_agent)
+        )
+        locator = Locator(
+            article_id, root_id, root_ms, submission.parent_id, created_ms, email_hash
+        )
+        if self.store.add_pending(comment, sealed, locator) == "no_parent":
+            # The parent was removed between the check above and the write.
+            raise InvalidField("parent_id", "No such published comment to reply to.")
+        view = record_view(comment.to_fields()) | {"status": comment.status}
+        return {"comment": view, "message": AWAITING_MODERATION}
+
+    def _published_parent(self, article_id: str, parent_id: str) -> Comment:
+        fields = self.store.comment_fields(article_id, parent_id)
+        if fields.get("status") != Status.APPROVED:
+            raise InvalidField("parent_id", "No such published comment to reply to.")
+        return Comment.from_fields(fields)
+
+    def published(self, article_id: str, page: int, per_page: int, sort: str) -> dict[str, Any]:
+        """Give one page of an article's published comments, each with its threaded replies."""
+        count, threads, page_threads = self.store.published_page(
+            article_id, (page - 1) * per_page, per_page, newest_first=(sort == "newest")
+        )
+        comments = [tree for tree in map(_thread_tree, page_threads) if tree is not None]
+        return {
+            "article_id": article_id,
+            "count": count,
+            "page": page,
+            "per_page": per_page,
+            "pages": math.ceil(threads / per_page),
+            "comments": comments,
+        }
+
+    def published_comment(self, article_id: str, comment_id: str) -> dict[str, Any]:
+        """Read one published comment of an article."""
+        fields = self.store.comment_fields(article_id, comment_id)
+        if fields.get("status") != Status.APPROVED:
+            raise CommentNotFound()
+        return public_view(fields)
+
+    def counts(self, article_ids: list[str]) -> dict[str, int]:
+        """Count the published comments of each article."""
+        unique = list(dict.fromkeys(article_ids))
+        return dict(zip(unique, self.store.published_counts(unique), strict=True))
+
+
+def _thread_tree(thread: Thread) -> dict[str, Any] | None:
+    """Nest a thread's replies under their anchors; drop removed comments nobody replies under."""
+    if not thread.root:
+        return None
+    root = public_view(thread.root) | {"replies": []}
+    nodes = {fields["id"]: public_view(fields) | {"replies": []} for fields in thread.replies}
+    nodes[root["id"]] = root
+    for fields in thread.replies:
+        anchor = nodes.get(fields.get("anchor_id") or root["id"], root)
+        anchor["replies"].append(nodes[fields["id"]])
+    return root if _prune(root) else None
+
+
+def _prune(node: dict[str, Any]) -> bool:
+    """Drop removed comments with no published reply below them; tell whether `node` stays."""
+    node["replies"] = [child for child in node["replies"] if _prune(child)]
+    return not node.get("removed") or bool(node["replies"])

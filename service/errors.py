@@ -1,0 +1,108 @@
+"""Our exceptions, and the one JSON error shape every failure is answered with."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+
+from service.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A failure with an HTTP status and a message safe to show to the caller."""
+
+    code = HTTPStatus.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CommentNotFound(ServiceError):
+    """No comment has this id."""
+
+    code = HTTPStatus.NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("No comment with this id.")
+
+
+class InvalidField(ServiceError):
+    """One submitted field breaks a rule that needs the store to check."""
+
+    code = HTTPStatus.UNPROCESSABLE_ENTITY
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def body_location() -> str:
+    """Name the request body's location in validation errors: `form` or `json`."""
+    return "form" if request.mimetype == "application/x-www-form-urlencoded" else "json"
+
+
+def error_response(
+    code: int, message: str | None = None, errors: Any = None, headers: Any = None
+) -> Response:
+    """Build the one error shape: {"code", "status", "message"?, "errors"?}."""
+    payload: dict[str, Any] = {"code": code, "status": HTTPStatus(code).phrase}
+    if message:
+        payload["message"] = message
+    if errors:
+        payload["errors"] = errors
+    response = jsonify(payload)
+    response.status_code = code
+    for name, value in dict(headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _from_http_exception(error: HTTPException) -> Response:
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    if isinstance(errors, dict) and "json_or_form" in errors:
+        errors = {body_location(): errors.pop("json_or_form"), **errors}
+    headers = dict(data.get("headers") or {})
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if error.code == HTTPStatus.UNAUTHORIZED:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="moderation"')
+    message = data.get("message") or (None if errors else error.description)
+    return error_response(error.code or 500, message, errors, headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every failure, 404, 405 and 500 included, in the one JSON shape."""
+
+    @app.errorhandler(ServiceError)
+    def _service_error(error: ServiceError) -> Response:
+        if isinstance(error, InvalidField):
+            return error_response(
+                error.code, errors={body_location(): {error.field: [error.message]}}
+            )
+        return error_response(error.code, error.message)
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_unavailable(error: StoreUnavailable) -> Response:
+        log.warning("storage unavailable: %s", error)
+        return error_response(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "Comments are briefly unavailable. Please try again shortly.",
+            headers={"Retry-After": str(app.config["RETRY_AFTER_SECONDS"])},
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        return _from_http_exception(error)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _from_http_exception(InternalServerError())

@@ -1,0 +1,70 @@
+"""Every Redis key name the service uses, built here and nowhere else.
+
+Keys that belong to one article carry the article id as a hash tag (`{article_id}`), so that one
+article's keys share a Redis Cluster slot. The cross-article indexes (the global moderation queues,
+the comment locator and the email index) live under the `{global}` tag. No key name ever holds
+an email address: the email index is keyed by a keyed hash (HMAC) of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.models import Status
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Build key names under one configurable prefix."""
+
+    prefix: str
+
+    # --- one article ----------------------------------------------------------------------
+    def comment(self, article_id: str, comment_id: str) -> str:
+        """Hash holding a comment's public record and moderation state."""
+        return f"{self.prefix}:{{{article_id}}}:comment:{comment_id}"
+
+    def private(self, article_id: str, comment_id: str) -> str:
+        """String holding a comment's encrypted email, IP and user agent."""
+        return f"{self.prefix}:{{{article_id}}}:private:{comment_id}"
+
+    def article_status(self, article_id: str, status: Status) -> str:
+        """Sorted set of the article's comment ids in one state (score 0, ordered by id)."""
+        return f"{self.prefix}:{{{article_id}}}:status:{status}"
+
+    def article_statuses(self, article_id: str) -> list[str]:
+        """The article's state indexes, in `Status.indexed()` order."""
+        return [self.article_status(article_id, status) for status in Status.indexed()]
+
+    def roots(self, article_id: str) -> str:
+        """Sorted set of top-level comments shown in the public list, scored by creation time."""
+        return f"{self.prefix}:{{{article_id}}}:roots"
+
+    def thread(self, article_id: str, root_id: str) -> str:
+        """Sorted set of the replies under one top-level comment, scored by creation time."""
+        return f"{self.prefix}:{{{article_id}}}:thread:{root_id}"
+
+    def live(self, article_id: str) -> str:
+        """Hash of top-level comment id to the number of published comments in its thread."""
+        return f"{self.prefix}:{{{article_id}}}:live"
+
+    # --- across articles --------------------------------------------------------------------
+    def queue(self, status: Status) -> str:
+        """Sorted set of every comment id in one state (score 0, ordered by id = arrival)."""
+        return f"{self.prefix}:{{global}}:status:{status}"
+
+    def queues(self) -> list[str]:
+        """The global state indexes, in `Status.indexed()` order."""
+        return [self.queue(status) for status in Status.indexed()]
+
+    def locator(self) -> str:
+        """Hash of comment id to its routing record (article, thread, parent, email hash)."""
+        return f"{self.prefix}:{{global}}:locator"
+
+    def email_index(self, email_hash: str) -> str:
+        """Sorted set of the comment ids written with one email, named by the email's HMAC."""
+        return f"{self.prefix}:{{global}}:email:{email_hash}"
+
+    def pattern(self) -> str:
+        """Match every key of this deployment (for maintenance scans and tests)."""
+        return f"{self.prefix}:*"

@@ -1,0 +1,55 @@
+"""Keep readers' private data private: encryption at rest and keyed hashes, from one secret."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from service.models import PrivateData
+
+
+class PrivateDataError(RuntimeError):
+    """Stored private data cannot be decrypted with the configured secret."""
+
+
+def _derive(secret: str, purpose: str) -> bytes:
+    """Derive an independent 32-byte key for one purpose from the server secret."""
+    kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
+    return kdf.derive(secret.encode())
+
+
+class Privacy:
+    """Encrypt private data and hash emails with keys derived from the server secret."""
+
+    def __init__(self, secret: str) -> None:
+        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, "private-data/v1")))
+        self._lookup_key = _derive(secret, "email-lookup/v1")
+        self._avatar_key = _derive(secret, "avatar/v1")
+
+    def encrypt(self, data: PrivateData) -> bytes:
+        """Seal the private data of one comment."""
+        plain = json.dumps({"email": data.email, "ip": data.ip, "user_agent": data.user_agent})
+        return self._fernet.encrypt(plain.encode())
+
+    def decrypt(self, sealed: bytes) -> PrivateData:
+        """Open the private data of one comment."""
+        try:
+            fields = json.loads(self._fernet.decrypt(sealed))
+        except InvalidToken as error:
+            raise PrivateDataError("private data does not open with this secret") from error
+        return PrivateData(email=fields["email"], ip=fields["ip"], user_agent=fields["user_agent"])
+
+    def email_hash(self, email: str) -> str:
+        """Give the keyed hash that finds an email's comments without storing the email."""
+        return hmac.new(self._lookup_key, email.casefold().encode(), hashlib.sha256).hexdigest()
+
+    def avatar_seed(self, email: str) -> str:
+        """Give the public avatar seed of an email: keyed, so nobody can test a guess offline."""
+        digest = hmac.new(self._avatar_key, email.casefold().encode(), hashlib.sha256)
+        return digest.hexdigest()[:16]

@@ -1,0 +1,40 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from service.errors import error_response
+from service.routes import services
+from service.store import StoreUnavailable
+
+blp = Blueprint("health", __name__, description="Liveness and readiness.")
+_RETRY = {"Retry-After": "5"}
+
+
+@blp.route("/healthz")
+@blp.response(200)
+def healthz() -> dict[str, Any]:
+    """Answer while the process runs."""
+    return {"status": "ok"}
+
+
+@blp.route("/readyz")
+@blp.response(200)
+@blp.alt_response(503, description="Redis does not answer or may evict comments.")
+def readyz() -> Any:
+    """Answer 200 only when Redis answers and never evicts data."""
+    try:
+        policy = services().store.eviction_policy()
+    except StoreUnavailable as error:
+        return error_response(503, f"Redis does not answer ({error}).", headers=_RETRY)
+    if policy != "noeviction":
+        return error_response(
+            503,
+            f"Redis runs with maxmemory-policy {policy}: it may drop pending comments. "
+            "Set maxmemory-policy noeviction.",
+            headers=_RETRY,
+        )
+    return {"status": "ready", "redis": "ok", "maxmemory_policy": policy}

@@ -1,0 +1,111 @@
+"""Public routes: what the comment widget under an article calls. No authentication."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import UnsupportedMediaType
+
+from service.comments import Submission
+from service.routes import services
+from service.schemas import (
+    CommentCreateSchema,
+    CommentListQuerySchema,
+    CommentListSchema,
+    CountsQuerySchema,
+    CountsSchema,
+    PublicCommentSchema,
+    SubmissionSchema,
+)
+
+blp = Blueprint(
+    "comments",
+    __name__,
+    url_prefix="/api/v1",
+    description="Readers' replies and published comments.",
+)
+# flask-smorest documents a request body only for locations it knows; json_or_form reads either.
+blp.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+    **blp.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+    "json_or_form": "application/json",
+}
+BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
+MAX_USER_AGENT = 512
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def accepts_body_types(view: F) -> F:
+    """Refuse, before parsing, a body that is neither JSON nor an HTML form."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.mimetype not in BODY_TYPES:
+            raise UnsupportedMediaType("Send the comment as JSON or as an HTML form.")
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+@blp.route("/articles/<article_id:article_id>/comments")
+class ArticleComments(MethodView):
+    """An article's comment section."""
+
+    @blp.etag
+    @blp.arguments(CommentListQuerySchema, location="query")
+    @blp.response(200, CommentListSchema)
+    def get(self, query: dict[str, Any], article_id: str) -> dict[str, Any]:
+        """List an article's published comments, a page of threads at a time."""
+        return services().comments.published(
+            article_id, query["page"], query["per_page"], query["sort"]
+        )
+
+    @accepts_body_types
+    @blp.arguments(CommentCreateSchema, location="json_or_form")
+    @blp.response(202, SubmissionSchema)
+    @blp.alt_response(413, description="The request body is larger than 64 KiB.")
+    @blp.alt_response(415, description="The body is neither JSON nor an HTML form.")
+    def post(self, fields: dict[str, Any], article_id: str) -> tuple[dict[str, Any], int, Any]:
+        """Submit a reply; it waits for a moderator before anyone else sees it."""
+        submission = Submission(
+            name=fields["name"],
+            email=fields["email"],
+            website=fields["website"],
+            body=fields["body"],
+            parent_id=fields["parent_id"],
+            ip=request.remote_addr or "",
+            user_agent=request.user_agent.string[:MAX_USER_AGENT],
+        )
+        answer = services().comments.submit(article_id, submission)
+        location = url_for(
+            "comments.PublishedComment",
+            article_id=article_id,
+            comment_id=answer["comment"]["id"],
+        )
+        return answer, 202, {"Location": location}
+
+
+@blp.route("/articles/<article_id:article_id>/comments/<comment_id:comment_id>")
+class PublishedComment(MethodView):
+    """One published comment."""
+
+    @blp.response(200, PublicCommentSchema)
+    def get(self, article_id: str, comment_id: str) -> dict[str, Any]:
+        """Read one published comment; 404 until a moderator approves it."""
+        return services().comments.published_comment(article_id, comment_id)
+
+
+@blp.route("/counts")
+class Counts(MethodView):
+    """Comment counts for article lists and teasers."""
+
+    @blp.arguments(CountsQuerySchema, location="query")
+    @blp.response(200, CountsSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Count the published comments of up to 100 articles."""
+        return {"counts": services().comments.counts(query["article_id"])}

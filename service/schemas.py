@@ -1,0 +1,219 @@
+"""Validation and output shapes, as marshmallow schemas: no Redis, no Flask."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+import email_validator
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+from service.models import Status
+
+ARTICLE_ID_PATTERN = r"[A-Za-z0-9\-_.~:]{1,200}"
+COMMENT_ID_PATTERN = r"[0-9a-f]{22}"
+_ARTICLE_ID = re.compile(ARTICLE_ID_PATTERN)
+# Unicode categories a name may not contain: controls, format characters (zero-width and bidi
+# overrides among them), surrogates, private use, unassigned, and line/paragraph separators.
+_FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Plain text keeps line breaks and tabs; every other control character is refused.
+_FORBIDDEN_BODY_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_BODY_WHITESPACE_CONTROLS = frozenset("\n\t")
+MAX_EMAIL_LENGTH = 254
+MAX_WEBSITE_LENGTH = 200
+
+
+class TrimmedText(fields.String):
+    """A string trimmed of surrounding whitespace and put in Unicode NFC."""
+
+    def __init__(
+        self, *, forbidden: frozenset[str], allowed: frozenset[str] = frozenset(), **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.forbidden = forbidden
+        self.allowed = allowed
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+        for char in text:
+            if char not in self.allowed and unicodedata.category(char) in self.forbidden:
+                raise ValidationError(
+                    f"Contains a character that is not allowed (U+{ord(char):04X})."
+                )
+        return text.strip()
+
+
+class EmailAddress(fields.String):
+    """An email address checked by email-validator (no DNS lookup) and kept normalized."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            raise ValidationError("Enter your email address.")
+        if len(text) > MAX_EMAIL_LENGTH:
+            raise ValidationError(f"Use at most {MAX_EMAIL_LENGTH} characters.")
+        try:
+            valid = email_validator.validate_email(text, check_deliverability=False)
+        except email_validator.EmailNotValidError as error:
+            raise ValidationError(str(error)) from error
+        return str(valid.normalized)
+
+
+class CommentCreateSchema(Schema):
+    """A reply from the form under an article."""
+
+    name = TrimmedText(
+        required=True,
+        forbidden=_FORBIDDEN_NAME_CATEGORIES,
+        validate=validate.Length(min=1, max=100, error="Use 1 to 100 characters."),
+        metadata={"description": "The name shown with the comment."},
+    )
+    email = EmailAddress(
+        required=True,
+        metadata={"description": "Never published; used to hold and contact.", "format": "email"},
+    )
+    website = fields.Url(
+        load_default=None,
+        allow_none=True,
+        schemes={"http", "https"},
+        validate=validate.Length(max=MAX_WEBSITE_LENGTH),
+        metadata={"description": "An http or https address linked from the name."},
+    )
+    body = TrimmedText(
+        required=True,
+        forbidden=_FORBIDDEN_BODY_CATEGORIES,
+        allowed=_BODY_WHITESPACE_CONTROLS,
+        validate=validate.Length(min=1, max=5000, error="Write 1 to 5000 characters."),
+        metadata={"description": "Plain text; HTML in it is shown as text."},
+    )
+    parent_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(COMMENT_ID_PATTERN, error="No such comment to reply to."),
+        metadata={"description": "The published comment of the same article this replies to."},
+    )
+
+    @pre_load
+    def empty_means_none(self, data: Any, **_: Any) -> Any:
+        """Treat empty optional fields, as an HTML form sends them, as absent."""
+        if not hasattr(data, "items"):
+            return data
+        cleaned = dict(data.items())
+        for name in ("website", "parent_id"):
+            value = cleaned.get(name)
+            if isinstance(value, str) and not value.strip():
+                cleaned[name] = None
+            elif isinstance(value, str):
+                cleaned[name] = value.strip()
+        return cleaned
+
+
+class PublicCommentSchema(Schema):
+    """A comment as every reader sees it."""
+
+    id = fields.String(required=True)
+    article_id = fields.String(required=True)
+    parent_id = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    website = fields.String(allow_none=True)
+    body = fields.String(allow_none=True)
+    body_html = fields.String(allow_none=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    avatar = fields.String(
+        allow_none=True, metadata={"description": "Seed for an identicon; a keyed hash."}
+    )
+    removed = fields.Boolean(
+        metadata={"description": "A removed comment kept as a placeholder for its replies."}
+    )
+    replies = fields.List(fields.Nested(lambda: PublicCommentSchema()))
+
+
+class SubmittedCommentSchema(PublicCommentSchema):
+    """The reader's own comment right after submission."""
+
+    status = fields.Enum(Status, by_value=True, required=True)
+
+
+class SubmissionSchema(Schema):
+    """The answer to a submission."""
+
+    comment = fields.Nested(SubmittedCommentSchema, required=True)
+    message = fields.String(required=True)
+
+
+class CommentListQuerySchema(Schema):
+    """Which page of an article's published comments to show."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    sort = fields.String(load_default="oldest", validate=validate.OneOf(["oldest", "newest"]))
+
+
+class CommentListSchema(Schema):
+    """One page of an article's published comments, threaded."""
+
+    article_id = fields.String(required=True)
+    count = fields.Integer(required=True, metadata={"description": "All published, replies too."})
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    comments = fields.List(fields.Nested(PublicCommentSchema), required=True)
+
+
+class CountsQuerySchema(Schema):
+    """The articles to count published comments for."""
+
+    article_id = fields.List(
+        fields.String(validate=validate.Regexp(ARTICLE_ID_PATTERN + r"\Z")),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
+
+
+class CountsSchema(Schema):
+    """Published comment counts per article."""
+
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class ModerationQuerySchema(Schema):
+    """Which slice of the moderation queues to list."""
+
+    status = fields.Enum(Status, by_value=True, load_default=Status.PENDING)
+    article_id = fields.String(
+        load_default=None, validate=validate.Regexp(ARTICLE_ID_PATTERN + r"\Z")
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Regexp(COMMENT_ID_PATTERN + r"\Z"))
+
+
+class ModerationCommentSchema(PublicCommentSchema):
+    """A comment as a moderator sees it, private data included."""
+
+    status = fields.Enum(Status, by_value=True, required=True)
+    email = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    reason = fields.String(allow_none=True)
+
+
+class ModerationListSchema(Schema):
+    """One page of a moderation queue."""
+
+    comments = fields.List(fields.Nested(ModerationCommentSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class DecisionSchema(Schema):
+    """Why a moderator decided as they did."""
+
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+def is_article_id(value: str) -> bool:
+    """Tell whether a string is a valid article id."""
+    return _ARTICLE_ID.fullmatch(value) is not None

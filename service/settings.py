@@ -1,0 +1,134 @@
+"""Settings: code defaults, config/<env>.toml, COMMENTS_* variables, then a test mapping."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+ENVIRONMENTS = ("development", "production")
+# Read only from the environment: never from a file that might be committed.
+SECRET_SETTINGS = frozenset({"secret_key", "moderator_tokens"})
+
+
+class SettingsError(ValueError):
+    """A setting is unknown, malformed or missing."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting of the service; each is documented once, in config/example.env."""
+
+    env: str = "development"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "comments"
+    secret_key: str = ""
+    moderator_tokens: dict[str, str] = dataclasses.field(default_factory=dict)
+    cors_origins: tuple[str, ...] = ()
+    max_request_bytes: int = 65536
+    redis_socket_timeout: float = 2.0
+    redis_connect_timeout: float = 1.0
+    redis_retries: int = 2
+    retry_after_seconds: int = 5
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        """Tell whether the service runs for real readers."""
+        return self.env == "production"
+
+
+_FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
+
+
+def parse_moderator_tokens(raw: str) -> dict[str, str]:
+    """Parse `name:token,name:token` into a mapping of token to moderator name."""
+    tokens: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, token = entry.partition(":")
+        name, token = name.strip(), token.strip()
+        if not sep or not name or not token:
+            raise SettingsError("moderator_tokens must look like 'name:token,name:token'")
+        if len(token) < 16:
+            raise SettingsError(f"the token of moderator {name!r} is shorter than 16 characters")
+        tokens[token] = name
+    return tokens
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a raw value (TOML or environment string) into the setting's type."""
+    kind = _FIELDS[name].type
+    if name == "moderator_tokens":
+        return parse_moderator_tokens(value) if isinstance(value, str) else dict(value)
+    try:
+        if kind == "tuple[str, ...]":
+            items = value.split(",") if isinstance(value, str) else value
+            return tuple(item.strip() for item in items if item.strip())
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"setting {name!r} has an invalid value") from error
+    return str(value)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def load_settings(
+    test_config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from defaults, the TOML files, the environment and a test mapping."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(test_config or {})
+    env = str(overrides.get("env") or environ.get("COMMENTS_ENV") or "development")
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"COMMENTS_ENV must be one of {', '.join(ENVIRONMENTS)}")
+
+    values: dict[str, Any] = {}
+    for path in (CONFIG_DIR / "defaults.toml", CONFIG_DIR / f"{env}.toml"):
+        if not path.exists():
+            continue
+        for name, value in _read_toml(path).items():
+            if name not in _FIELDS or name in SECRET_SETTINGS or name == "env":
+                raise SettingsError(f"{path.name}: unknown or misplaced setting {name!r}")
+            values[name] = value
+    if environ.get("REDIS_URL"):
+        values["redis_url"] = environ["REDIS_URL"]
+    for variable, value in environ.items():
+        if variable.startswith("COMMENTS_") and variable != "COMMENTS_ENV":
+            name = variable.removeprefix("COMMENTS_").lower()
+            if name not in _FIELDS:
+                raise SettingsError(f"unknown setting {variable}")
+            values[name] = value
+    for name, value in overrides.items():
+        if name not in _FIELDS:
+            raise SettingsError(f"unknown setting {name!r}")
+        values[name] = value
+    values["env"] = env
+
+    settings = Settings(**{name: _coerce(name, value) for name, value in values.items()})
+    return _checked(settings)
+
+
+def _checked(settings: Settings) -> Settings:
+    """Refuse settings that would lose data or expose readers in production."""
+    if settings.is_production:
+        if len(settings.secret_key) < 32:
+            raise SettingsError("production needs COMMENTS_SECRET_KEY of 32 characters or more")
+        if not settings.moderator_tokens:
+            raise SettingsError("production needs at least one COMMENTS_MODERATOR_TOKENS entry")
+        return settings
+    if not settings.secret_key:
+        # An ephemeral secret keeps a development server usable, but what it encrypts cannot
+        # be read after a restart; `make run` always provides a persistent one under var/.
+        return dataclasses.replace(settings, secret_key=secrets.token_urlsafe(32))
+    return settings

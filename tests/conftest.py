@@ -1,0 +1,98 @@
+"""Fixtures: a real Redis (a throwaway server unless REDIS_URL is set), the app and its client."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from port_for import get_port
+from pytest_redis import factories
+from pytest_redis.executor import RedisExecutor
+
+from service import create_app
+from service.cli import redis_executable
+
+MODERATOR_TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789ab"}
+SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+
+redis_proc = factories.redis_proc(executable=redis_executable(), port=None)
+
+
+def start_private_redis(datadir: Path, **settings: Any) -> RedisExecutor:
+    """Start a Redis of a test's own, for tests that stop, pause or reconfigure it."""
+    executor = RedisExecutor(
+        executable=redis_executable(),
+        databases=16,
+        redis_timeout=30,
+        loglevel="warning",
+        host="127.0.0.1",
+        port=get_port(None),
+        datadir=datadir,
+        **settings,
+    )
+    executor.start()
+    return executor
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """Give the URL of the Redis the suite runs against."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    server = request.getfixturevalue("redis_proc")
+    return f"redis://{server.host}:{server.port}/0"
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """Give each test keys of its own, so suites may share one Redis."""
+    return f"test-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def redis_client(redis_url: str, key_prefix: str) -> Iterator[redis.Redis]:
+    """Give a raw client for asserting on stored state; remove the test's keys afterwards."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    for key in client.scan_iter(match=f"{key_prefix}:*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+def app_config(redis_url: str, key_prefix: str, **overrides: Any) -> dict[str, Any]:
+    """Settings for a test app."""
+    return {
+        "redis_url": redis_url,
+        "key_prefix": key_prefix,
+        "secret_key": SECRET_KEY,
+        "moderator_tokens": ",".join(f"{n}:{t}" for n, t in MODERATOR_TOKENS.items()),
+        "redis_socket_timeout": 1.0,
+        "redis_connect_timeout": 0.5,
+        "redis_retries": 1,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def app(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> Flask:
+    """Build the service against the test Redis."""
+    return create_app(app_config(redis_url, key_prefix))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Give an HTTP client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def moderator() -> dict[str, str]:
+    """Give the headers of moderator alice."""
+    return {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}

@@ -1,0 +1,33 @@
+"""The whole path: submit, hold, approve, publish, reject."""
+
+from __future__ import annotations
+
+import redis
+from flask.testing import FlaskClient
+
+from tests.helpers import decide, listing, submit
+
+
+def test_submit_approve_reject(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    comment = submit(client, body="First!")
+    assert comment["status"] == "pending"
+    assert listing(client)["count"] == 0
+
+    queue = client.get("/api/v1/moderation/comments", headers=moderator).get_json()
+    assert [item["id"] for item in queue["comments"]] == [comment["id"]]
+
+    approved = decide(client, moderator, comment["id"], "approve")
+    assert approved["status"] == "approved"
+    assert approved["decided_by"] == "alice"
+    page = listing(client)
+    assert page["count"] == 1
+    assert [c["id"] for c in page["comments"]] == [comment["id"]]
+    assert redis_client.zcard(f"{key_prefix}:{{global}}:status:pending") == 0
+
+    decide(client, moderator, comment["id"], "reject", reason="off topic")
+    assert listing(client)["count"] == 0
+    assert client.get("/api/v1/counts?article_id=article-1").get_json() == {
+        "counts": {"article-1": 0}
+    }
