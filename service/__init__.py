@@ -19,6 +19,7 @@ from service.errors import register_error_handlers
 from service.keys import Keys
 from service.moderation import ModerationService
 from service.privacy import Privacy
+from service.request_limits import register_request_limits
 from service.routes import health, moderation, public
 from service.routes.converters import register_converters
 from service.settings import Settings, load_settings
@@ -80,5 +81,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(blueprint)
     if settings.cors_origins:
         CORS(app, resources={r"/api/v1/(articles|counts)(/.*)?": {}}, origins=settings.cors_origins)
+    register_request_limits(app)
     register_error_handlers(app)
     return app

@@ -49,7 +49,10 @@ class EmailAddress(fields.String):
     """An email address checked by email-validator (no DNS lookup) and kept normalized."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\r" in text or "\n" in text:
+            raise ValidationError("An email address cannot contain a line break.")
+        text = text.strip()
         if not text:
             raise ValidationError("Enter your email address.")
         if len(text) > MAX_EMAIL_LENGTH:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,7 @@ from pytest_redis import factories
 from pytest_redis.executor import RedisExecutor
 
 from service import create_app
-from service.cli import redis_executable
+from service.cli import GUNICORN_CONFIG, redis_executable
 
 MODERATOR_TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789ab"}
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -96,3 +100,49 @@ def client(app: Flask) -> FlaskClient:
 def moderator() -> dict[str, str]:
     """Give the headers of moderator alice."""
     return {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}
+
+
+@pytest.fixture
+def live_server(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> Iterator[str]:
+    """Run the service under gunicorn, as deployed; give its base URL."""
+    port = get_port(None)
+    config = app_config(redis_url, key_prefix)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        **{f"COMMENTS_{name.upper()}": str(value) for name, value in config.items()},
+    }
+    env.pop("COMMENTS_REDIS_URL")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "service.wsgi:app"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answers(base, server)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if server.stdout:
+            server.stdout.close()
+
+
+def wait_until_answers(base: str, server: subprocess.Popen[bytes]) -> None:
+    """Wait for a freshly started server to answer /healthz."""
+    for _ in range(200):
+        if server.poll() is not None:
+            output = server.stdout.read().decode() if server.stdout else ""
+            raise RuntimeError(f"the server exited early:\n{output}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the server did not answer in time")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import redis
 from flask.testing import FlaskClient
 
 _counter = itertools.count()
@@ -52,3 +53,28 @@ def listing(client: FlaskClient, article_id: str = "article-1", **query: Any) ->
     assert response.status_code == 200, response.get_json()
     page: dict[str, Any] = response.get_json()
     return page
+
+
+def keyspace_mentions(redis_client: redis.Redis, needle: str) -> list[str]:
+    """Scan the whole keyspace; name every key whose name or stored value contains `needle`."""
+    found = []
+    for key in redis_client.scan_iter(count=1000):
+        kind = redis_client.type(key)
+        if kind == "string":
+            values = [redis_client.get(key) or ""]
+        elif kind == "hash":
+            values = [item for pair in redis_client.hgetall(key).items() for item in pair]
+        elif kind == "zset":
+            values = redis_client.zrange(key, 0, -1)
+        elif kind == "set":
+            values = list(redis_client.smembers(key))
+        elif kind == "list":
+            values = redis_client.lrange(key, 0, -1)
+        elif kind == "stream":
+            entries = redis_client.xrange(key)
+            values = [str(fields) for _, fields in entries]
+        else:
+            values = []
+        if needle in key or any(needle in str(value) for value in values):
+            found.append(key)
+    return found

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import request, url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
@@ -38,6 +38,14 @@ BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 MAX_USER_AGENT = 512
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@blp.after_request
+def vary_on_origin(response: Response) -> Response:
+    """Tell caches that CORS answers differ by Origin (flask-cors omits it for one origin)."""
+    if services().settings.cors_origins:
+        response.vary.add("Origin")
+    return response
 
 
 def accepts_body_types(view: F) -> F:

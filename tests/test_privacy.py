@@ -1,0 +1,85 @@
+"""The reader's email stays private: never in a public answer, a header, a log line or Redis."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import pytest
+import redis
+from flask.testing import FlaskClient
+
+from service.models import PrivateData
+from service.privacy import Privacy, PrivateDataError
+from tests.conftest import SECRET_KEY
+from tests.helpers import decide, keyspace_mentions, listing, submit
+
+
+def test_canary_email_leaks_nowhere(
+    client: FlaskClient,
+    moderator: dict[str, str],
+    redis_client: redis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    local_part = f"canary{secrets.token_hex(6)}"
+    canary = f"{local_part}@example.com"
+    url = "/api/v1/articles/article-1/comments"
+
+    posted = client.post(url, json={"name": "Canary", "email": canary, "body": "Tweet"})
+    assert posted.status_code == 202
+    comment_id = posted.get_json()["comment"]["id"]
+    reply = submit(client, email=canary.upper().replace("EXAMPLE", "example"), body="again")
+    decide(client, moderator, comment_id, "approve")
+    public_answers = [
+        posted,
+        client.get(url),
+        client.get(f"{url}/{comment_id}"),
+        client.get("/api/v1/counts?article_id=article-1"),
+        client.get("/openapi.json"),
+    ]
+    # The moderator sees it, which proves the canary really is stored.
+    item = client.get(f"/api/v1/moderation/comments/{comment_id}", headers=moderator)
+    assert item.get_json()["email"] == canary
+    decide(client, moderator, reply["id"], "reject")
+
+    for answer in public_answers:
+        text = answer.get_data(as_text=True).lower()
+        assert local_part not in text
+        assert local_part not in str(answer.headers).lower()
+    assert all(local_part not in record.getMessage().lower() for record in caplog.records)
+    assert keyspace_mentions(redis_client, local_part) == []
+    assert keyspace_mentions(redis_client, local_part.upper()) == []
+
+
+def test_private_data_is_sealed_at_rest(
+    client: FlaskClient, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    comment = submit(client, email="sealed@example.com")
+    sealed = redis_client.get(f"{key_prefix}:{{article-1}}:private:{comment['id']}")
+    assert sealed is not None and "sealed" not in sealed
+    opened = Privacy(SECRET_KEY).decrypt(sealed.encode())
+    assert opened == PrivateData(
+        email="sealed@example.com", ip="127.0.0.1", user_agent=opened.user_agent
+    )
+    with pytest.raises(PrivateDataError):
+        Privacy("another-secret-of-sufficient-length-000000").decrypt(sealed.encode())
+
+
+def test_keyed_hashes_depend_on_the_secret() -> None:
+    one, other = Privacy("one-secret-" + "x" * 32), Privacy("other-secret-" + "x" * 32)
+    email = "reader@example.com"
+    assert one.email_hash(email) == one.email_hash("READER@example.com")
+    assert one.email_hash(email) != other.email_hash(email)
+    assert one.avatar_seed(email) != other.avatar_seed(email)
+    assert one.avatar_seed(email) not in one.email_hash(email)
+
+
+def test_removed_comment_hides_its_author(client: FlaskClient, moderator: dict[str, str]) -> None:
+    root = submit(client, name="Secret Name", body="secret words")
+    decide(client, moderator, root["id"], "approve")
+    reply = submit(client, parent_id=root["id"])
+    decide(client, moderator, reply["id"], "approve")
+    decide(client, moderator, root["id"], "reject")
+    text = listing(client).__repr__()
+    assert "Secret Name" not in text and "secret words" not in text
