@@ -71,9 +71,10 @@ class ModerationService:
     def delete(self, comment_id: str, moderator: str) -> None:
         """Delete a comment and all its private data; its published replies stay."""
         locator = self._locate(comment_id)
-        if self.store.delete(comment_id, locator) == "missing":
-            raise CommentNotFound()
-        log.info("moderator %s deleted comment %s", moderator, comment_id)
+        # "missing" here means it went after we found it (another moderator, or this very
+        # command re-sent after a lost reply): the comment is gone either way.
+        outcome = self.store.delete(comment_id, locator)
+        log.info("moderator %s deleted comment %s (%s)", moderator, comment_id, outcome)
 
     def _locate(self, comment_id: str) -> Locator:
         [locator] = self.store.locate_many([comment_id])

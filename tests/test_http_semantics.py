@@ -199,5 +199,9 @@ def test_openapi_document_describes_the_api(client: FlaskClient) -> None:
         assert path in paths, path
     post = paths["/api/v1/articles/{article_id}/comments"]["post"]
     assert "202" in post["responses"]
+    assert set(post["requestBody"]["content"]) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+    }
     body_schema = document["components"]["schemas"]["CommentCreate"]
     assert set(body_schema["properties"]) == {"name", "email", "website", "body", "parent_id"}

@@ -35,6 +35,7 @@ blp.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
     "json_or_form": "application/json",
 }
 BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
+FORM_BODY = {"schema": {"$ref": "#/components/schemas/CommentCreate"}}
 MAX_USER_AGENT = 512
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,6 +75,7 @@ class ArticleComments(MethodView):
         )
 
     @accepts_body_types
+    @blp.doc(requestBody={"content": {"application/x-www-form-urlencoded": FORM_BODY}})
     @blp.arguments(CommentCreateSchema, location="json_or_form")
     @blp.response(202, SubmissionSchema)
     @blp.alt_response(413, description="The request body is larger than 64 KiB.")
