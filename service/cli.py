@@ -16,7 +16,7 @@ from pathlib import Path
 import redis
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("COMMENTS_VAR_DIR", PROJECT_DIR / "var"))
+VAR_DIR = PROJECT_DIR / "var"
 GUNICORN_CONFIG = PROJECT_DIR / "config" / "gunicorn.conf.py"
 
 

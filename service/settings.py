@@ -10,7 +10,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+# The settings files sit beside the package in a checkout; an installed copy is told where they
+# are with COMMENTS_CONFIG_DIR (the Docker image does).
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+# COMMENTS_* variables that choose where settings come from rather than being settings.
+LOCATOR_VARIABLES = frozenset({"COMMENTS_ENV", "COMMENTS_CONFIG_DIR"})
 ENVIRONMENTS = ("development", "production")
 # Read only from the environment: never from a file that might be committed.
 SECRET_SETTINGS = frozenset({"secret_key", "moderator_tokens"})
@@ -93,10 +97,11 @@ def load_settings(
     if env not in ENVIRONMENTS:
         raise SettingsError(f"COMMENTS_ENV must be one of {', '.join(ENVIRONMENTS)}")
 
+    config_dir = Path(environ.get("COMMENTS_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+    if not (config_dir / "defaults.toml").is_file():
+        raise SettingsError(f"no settings files in {config_dir}; set COMMENTS_CONFIG_DIR")
     values: dict[str, Any] = {}
-    for path in (CONFIG_DIR / "defaults.toml", CONFIG_DIR / f"{env}.toml"):
-        if not path.exists():
-            continue
+    for path in (config_dir / "defaults.toml", config_dir / f"{env}.toml"):
         for name, value in _read_toml(path).items():
             if name not in _FIELDS or name in SECRET_SETTINGS or name == "env":
                 raise SettingsError(f"{path.name}: unknown or misplaced setting {name!r}")
@@ -104,7 +109,7 @@ def load_settings(
     if environ.get("REDIS_URL"):
         values["redis_url"] = environ["REDIS_URL"]
     for variable, value in environ.items():
-        if variable.startswith("COMMENTS_") and variable != "COMMENTS_ENV":
+        if variable.startswith("COMMENTS_") and variable not in LOCATOR_VARIABLES:
             name = variable.removeprefix("COMMENTS_").lower()
             if name not in _FIELDS:
                 raise SettingsError(f"unknown setting {variable}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from service.settings import SettingsError, load_settings
@@ -83,3 +85,11 @@ def test_development_without_secret_gets_an_ephemeral_one() -> None:
     first, second = load_settings(environ={}), load_settings(environ={})
     assert len(first.secret_key) >= 32
     assert first.secret_key != second.secret_key
+
+
+def test_settings_files_are_found_or_reported(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="COMMENTS_CONFIG_DIR"):
+        load_settings(environ={"COMMENTS_CONFIG_DIR": str(tmp_path)})
+    (tmp_path / "defaults.toml").write_text('key_prefix = "elsewhere"\n')
+    (tmp_path / "development.toml").write_text("")
+    assert load_settings(environ={"COMMENTS_CONFIG_DIR": str(tmp_path)}).key_prefix == "elsewhere"
