@@ -70,7 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = Services(
         settings=settings,
         store=store,
-        comments=CommentService(store, privacy),
+        comments=CommentService(store, privacy, settings.page_cache_size),
         moderation=ModerationService(store, privacy),
     )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import math
 import secrets
 from dataclasses import dataclass
@@ -26,6 +29,14 @@ PUBLIC_FIELDS = (
     "avatar",
 )
 AWAITING_MODERATION = "Your comment is awaiting moderation."
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A page of published comments, serialized, with its entity tag."""
+
+    etag: str
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -68,9 +79,12 @@ def public_view(fields: dict[str, str]) -> dict[str, Any]:
 class CommentService:
     """What readers do: submit replies and read published ones."""
 
-    def __init__(self, store: Store, privacy: Privacy) -> None:
+    def __init__(self, store: Store, privacy: Privacy, page_cache_size: int = 2048) -> None:
         self.store = store
         self.privacy = privacy
+        self._cached_page = functools.lru_cache(maxsize=page_cache_size)(
+            self._render_page_of_version
+        )
 
     def submit(self, article_id: str, submission: Submission) -> dict[str, Any]:
         """Hold a reader's reply for moderation and answer its public view."""
@@ -119,13 +133,33 @@ class CommentService:
             raise InvalidField("parent_id", "No such published comment to reply to.")
         return Comment.from_fields(fields)
 
-    def published(self, article_id: str, page: int, per_page: int, sort: str) -> dict[str, Any]:
-        """Give one page of an article's published comments, each with its threaded replies."""
+    def published(self, article_id: str, page: int, per_page: int, sort: str) -> RenderedPage:
+        """Give one page of an article's published comments as the JSON readers get.
+
+        Pages are cached in this process per list version, which every decision touching the
+        article's public list changes, so a busy article costs one Redis read per request.
+        """
+        version = self.store.list_version(article_id)
+        if version is None:
+            # Nothing was ever decided here: the list is empty and cheap to build.
+            return self._render_page(article_id, page, per_page, sort)
+        return self._cached_page(article_id, version, page, per_page, sort)
+
+    def _render_page_of_version(
+        self, article_id: str, version: str, page: int, per_page: int, sort: str
+    ) -> RenderedPage:
+        rendered = self._render_page(article_id, page, per_page, sort)
+        tag = hashlib.blake2b(
+            f"{article_id}|{version}|{page}|{per_page}|{sort}".encode(), digest_size=12
+        ).hexdigest()
+        return RenderedPage(etag=tag, body=rendered.body)
+
+    def _render_page(self, article_id: str, page: int, per_page: int, sort: str) -> RenderedPage:
         count, threads, page_threads = self.store.published_page(
             article_id, (page - 1) * per_page, per_page, newest_first=(sort == "newest")
         )
         comments = [tree for tree in map(_thread_tree, page_threads) if tree is not None]
-        return {
+        document = {
             "article_id": article_id,
             "count": count,
             "page": page,
@@ -133,6 +167,8 @@ class CommentService:
             "pages": math.ceil(threads / per_page),
             "comments": comments,
         }
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return RenderedPage(etag=hashlib.blake2b(body, digest_size=12).hexdigest(), body=body)
 
     def published_comment(self, article_id: str, comment_id: str) -> dict[str, Any]:
         """Read one published comment of an article."""

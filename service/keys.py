@@ -48,6 +48,10 @@ class Keys:
         """Hash of top-level comment id to the number of published comments in its thread."""
         return f"{self.prefix}:{{{article_id}}}:live"
 
+    def version(self, article_id: str) -> str:
+        """String naming the current version of the article's public list; changes with it."""
+        return f"{self.prefix}:{{{article_id}}}:version"
+
     # --- across articles --------------------------------------------------------------------
     def queue(self, status: Status) -> str:
         """Sorted set of every comment id in one state (score 0, ordered by id = arrival)."""

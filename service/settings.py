@@ -39,6 +39,7 @@ class Settings:
     redis_connect_timeout: float = 1.0
     redis_retries: int = 2
     retry_after_seconds: int = 5
+    page_cache_size: int = 2048
     log_level: str = "INFO"
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -130,6 +131,7 @@ class Store:
                 keys.roots(article_id),
                 keys.live(article_id),
                 keys.thread(article_id, locator.root_id),
+                keys.version(article_id),
             ],
             args=[
                 comment_id,
@@ -140,6 +142,7 @@ class Store:
                 locator.root_id,
                 locator.root_ms,
                 locator.created_ms,
+                _new_version(),
             ],
         )
         outcome = _text(result[0])
@@ -163,8 +166,9 @@ class Store:
                 keys.thread(article_id, locator.root_id),
                 keys.email_index(locator.email_hash),
                 parent_key,
+                keys.version(article_id),
             ],
-            args=[comment_id, locator.root_id, "1" if locator.parent_id else "0"],
+            args=[comment_id, locator.root_id, "1" if locator.parent_id else "0", _new_version()],
         )
         return _text(result)
 
@@ -210,6 +214,12 @@ class Store:
             start, end, descending = (f"({after}" if after else "+"), "-", True
         ids = self.client.zrange(key, start, end, bylex=True, desc=descending, offset=0, num=limit)
         return [_text(comment_id) for comment_id in ids]
+
+    @_guarded
+    def list_version(self, article_id: str) -> str | None:
+        """Read the version of an article's public list (None before its first decision)."""
+        version = self.client.get(self.keys.version(article_id))
+        return _text(version) if version is not None else None
 
     @_guarded
     def published_page(
@@ -258,6 +268,10 @@ class Store:
         """Ask Redis which eviction policy it runs with (this also proves it answers)."""
         info = self.client.info("memory")
         return str(info.get("maxmemory_policy", "unknown"))
+
+
+def _new_version() -> str:
+    return secrets.token_hex(8)
 
 
 def _text(value: Any) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
+from service.schemas import CommentListSchema
 from tests.helpers import decide, keyspace_mentions, listing, publish, submit
 
 
@@ -72,6 +73,16 @@ def test_replies_nest_and_count(client: FlaskClient, moderator: dict[str, str]) 
     assert ids(top["replies"][0]["replies"]) == [grandchild["id"]]
     assert top["replies"][0]["replies"][0]["parent_id"] == child["id"]
     assert pending["id"] not in str(page)
+
+
+def test_list_matches_its_documented_schema(client: FlaskClient, moderator: dict[str, str]) -> None:
+    root = publish(client, moderator)
+    removed = publish(client, moderator, parent_id=root["id"])
+    publish(client, moderator, parent_id=removed["id"])
+    decide(client, moderator, removed["id"], "reject")
+    page = listing(client)
+    assert CommentListSchema().validate(page) == {}
+    assert page["comments"][0]["replies"][0]["removed"] is True
 
 
 def test_depth_is_capped_at_five(client: FlaskClient, moderator: dict[str, str]) -> None:

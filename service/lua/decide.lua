@@ -3,8 +3,10 @@
 -- KEYS[2..5] global state indexes: pending, approved, rejected, spam
 -- KEYS[6..9] article state indexes: pending, approved, rejected, spam
 -- KEYS[10] article roots   KEYS[11] article live counts   KEYS[12] the comment's thread
+-- KEYS[13] article list version
 -- ARGV[1] comment id   ARGV[2] new state   ARGV[3] moderator   ARGV[4] decided at (RFC 3339)
 -- ARGV[5] reason or ""   ARGV[6] root id   ARGV[7] root created (ms)   ARGV[8] created (ms)
+-- ARGV[9] a new random list version, set when the public list changes
 -- Returns {"missing"}, {"unchanged", state} or {"changed", previous state}.
 local slot = {pending = 0, approved = 1, rejected = 2, spam = 3}
 local comment_id, new_state = ARGV[1], ARGV[2]
@@ -41,5 +43,8 @@ elseif old_state == 'approved' then
     redis.call('HDEL', KEYS[11], root_id)
     redis.call('ZREM', KEYS[10], root_id)
   end
+end
+if new_state == 'approved' or old_state == 'approved' then
+  redis.call('SET', KEYS[13], ARGV[9])
 end
 return {'changed', old_state}

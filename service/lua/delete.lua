@@ -5,7 +5,9 @@
 -- KEYS[8..11] article state indexes: pending, approved, rejected, spam
 -- KEYS[12] article roots   KEYS[13] article live counts   KEYS[14] the comment's thread
 -- KEYS[15] email index     KEYS[16] parent comment hash (the comment's own key when none)
+-- KEYS[17] article list version
 -- ARGV[1] comment id   ARGV[2] root id   ARGV[3] "1" when the comment replies to another
+-- ARGV[4] a new random list version
 -- Returns "missing", "deleted" or "placeholder".
 local slot = {pending = 0, approved = 1, rejected = 2, spam = 3}
 local comment_id, root_id = ARGV[1], ARGV[2]
@@ -20,6 +22,7 @@ if state == 'approved' and redis.call('HINCRBY', KEYS[13], root_id, -1) <= 0 the
   redis.call('HDEL', KEYS[13], root_id)
   redis.call('ZREM', KEYS[12], root_id)
 end
+redis.call('SET', KEYS[17], ARGV[4])
 redis.call('DEL', KEYS[2])
 redis.call('HDEL', KEYS[3], comment_id)
 redis.call('ZREM', KEYS[15], comment_id)

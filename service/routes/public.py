@@ -10,6 +10,7 @@ from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import Submission
 from service.routes import services
@@ -65,14 +66,18 @@ def accepts_body_types(view: F) -> F:
 class ArticleComments(MethodView):
     """An article's comment section."""
 
-    @blp.etag
     @blp.arguments(CommentListQuerySchema, location="query")
-    @blp.response(200, CommentListSchema)
-    def get(self, query: dict[str, Any], article_id: str) -> dict[str, Any]:
+    @blp.response(200, CommentListSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.alt_response(304, description="Not modified since the ETag in If-None-Match.")
+    def get(self, query: dict[str, Any], article_id: str) -> BaseResponse:
         """List an article's published comments, a page of threads at a time."""
-        return services().comments.published(
+        page = services().comments.published(
             article_id, query["page"], query["per_page"], query["sort"]
         )
+        # The page comes serialized (and cached) already; flask-smorest passes a Response on.
+        response = Response(page.body, mimetype="application/json")
+        response.set_etag(page.etag)
+        return response.make_conditional(request)
 
     @accepts_body_types
     @blp.doc(requestBody={"content": {"application/x-www-form-urlencoded": FORM_BODY}})
