@@ -8,6 +8,9 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# A listening socket per worker: the kernel spreads new connections evenly, where a shared
+# socket lets one gthread worker take most keep-alive connections while another idles.
+reuse_port = True
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -41,7 +41,9 @@ class ModerationService:
 
     def get(self, comment_id: str) -> dict[str, Any]:
         """Read one comment with its private data."""
-        locator = self._locate(comment_id)
+        return self._read(comment_id, self._locate(comment_id))
+
+    def _read(self, comment_id: str, locator: Locator) -> dict[str, Any]:
         [(fields, sealed)] = self.store.moderation_records([(locator.article_id, comment_id)])
         if not fields:
             raise CommentNotFound()
@@ -66,7 +68,7 @@ class ModerationService:
                 previous,
                 decision.status,
             )
-        return self.get(comment_id)
+        return self._read(comment_id, locator)
 
     def delete(self, comment_id: str, moderator: str) -> None:
         """Delete a comment and all its private data; its published replies stay."""

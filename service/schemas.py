@@ -20,6 +20,7 @@ _FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"
 # Plain text keeps line breaks and tabs; every other control character is refused.
 _FORBIDDEN_BODY_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 _BODY_WHITESPACE_CONTROLS = frozenset("\n\t")
+_ASCII_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 MAX_EMAIL_LENGTH = 254
 MAX_WEBSITE_LENGTH = 200
 
@@ -37,7 +38,9 @@ class TrimmedText(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-        for char in text:
+        # Most text is ASCII, where only the control characters can be forbidden.
+        suspects = _ASCII_CONTROLS.findall(text) if text.isascii() else text
+        for char in suspects:
             if char not in self.allowed and unicodedata.category(char) in self.forbidden:
                 raise ValidationError(
                     f"Contains a character that is not allowed (U+{ord(char):04X})."

@@ -46,8 +46,8 @@ class ModerationQueue(MethodView):
     """Comments by moderation state."""
 
     @blp.doc(security=[{"moderatorToken": []}])
-    @blp.arguments(ModerationQuerySchema, location="query")
-    @blp.response(200, ModerationListSchema)
+    @blp.arguments(ModerationQuerySchema(), location="query")
+    @blp.response(200, ModerationListSchema())
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """List comments in one state; pending ones oldest first."""
         return services().moderation.queue(
@@ -60,7 +60,7 @@ class ModeratedComment(MethodView):
     """One comment, with the reader's private data."""
 
     @blp.doc(security=[{"moderatorToken": []}])
-    @blp.response(200, ModerationCommentSchema)
+    @blp.response(200, ModerationCommentSchema())
     def get(self, comment_id: str) -> dict[str, Any]:
         """Read one comment with its private data."""
         return services().moderation.get(comment_id)
@@ -74,8 +74,8 @@ class ModeratedComment(MethodView):
 
 def _decision_view(decision: Decision) -> Any:
     @blp.doc(security=[{"moderatorToken": []}])
-    @blp.arguments(DecisionSchema, location="json", required=False)
-    @blp.response(200, ModerationCommentSchema)
+    @blp.arguments(DecisionSchema(), location="json", required=False)
+    @blp.response(200, ModerationCommentSchema())
     def decide(fields: dict[str, Any], comment_id: str) -> dict[str, Any]:
         return services().moderation.decide(comment_id, decision, g.moderator, fields.get("reason"))
 

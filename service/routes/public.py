@@ -66,8 +66,8 @@ def accepts_body_types(view: F) -> F:
 class ArticleComments(MethodView):
     """An article's comment section."""
 
-    @blp.arguments(CommentListQuerySchema, location="query")
-    @blp.response(200, CommentListSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.arguments(CommentListQuerySchema(), location="query")
+    @blp.response(200, CommentListSchema(), headers={"ETag": {"schema": {"type": "string"}}})
     @blp.alt_response(304, description="Not modified since the ETag in If-None-Match.")
     def get(self, query: dict[str, Any], article_id: str) -> BaseResponse:
         """List an article's published comments, a page of threads at a time."""
@@ -81,8 +81,8 @@ class ArticleComments(MethodView):
 
     @accepts_body_types
     @blp.doc(requestBody={"content": {"application/x-www-form-urlencoded": FORM_BODY}})
-    @blp.arguments(CommentCreateSchema, location="json_or_form")
-    @blp.response(202, SubmissionSchema)
+    @blp.arguments(CommentCreateSchema(), location="json_or_form")
+    @blp.response(202, SubmissionSchema())
     @blp.alt_response(413, description="The request body is larger than 64 KiB.")
     @blp.alt_response(415, description="The body is neither JSON nor an HTML form.")
     def post(self, fields: dict[str, Any], article_id: str) -> tuple[dict[str, Any], int, Any]:
@@ -109,7 +109,7 @@ class ArticleComments(MethodView):
 class PublishedComment(MethodView):
     """One published comment."""
 
-    @blp.response(200, PublicCommentSchema)
+    @blp.response(200, PublicCommentSchema())
     def get(self, article_id: str, comment_id: str) -> dict[str, Any]:
         """Read one published comment; 404 until a moderator approves it."""
         return services().comments.published_comment(article_id, comment_id)
@@ -119,8 +119,8 @@ class PublishedComment(MethodView):
 class Counts(MethodView):
     """Comment counts for article lists and teasers."""
 
-    @blp.arguments(CountsQuerySchema, location="query")
-    @blp.response(200, CountsSchema)
+    @blp.arguments(CountsQuerySchema(), location="query")
+    @blp.response(200, CountsSchema())
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Count the published comments of up to 100 articles."""
         return {"counts": services().comments.counts(query["article_id"])}

@@ -1,0 +1,21 @@
+-- wrk script: POST a new top-level comment as JSON, a different reader and text each request.
+-- Usage: wrk ... -s bench/wrk/post_comment.lua http://host:port/api/v1/articles/<id>/comments
+-- Each wrk thread numbers its own requests; the thread index keeps emails apart across threads.
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_index", threads)
+end
+
+local counter = 0
+local headers = { ["Content-Type"] = "application/json" }
+local template = '{"name":"Reader %d","email":"reader-%d-%d@example.com",'
+  .. '"body":"Comment %d of the benchmark. Worth reading: https://example.com/story/%d."}'
+
+function request()
+  counter = counter + 1
+  local index = thread_index or 1
+  local body = string.format(template, counter, index, counter, counter, counter)
+  return wrk.format("POST", nil, headers, body)
+end
