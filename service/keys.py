@@ -61,6 +61,10 @@ class Keys:
         """The global state indexes, in `Status.indexed()` order."""
         return [self.queue(status) for status in Status.indexed()]
 
+    def published_counts(self) -> str:
+        """Hash of article id to its number of published comments (kept by the Lua steps)."""
+        return f"{self.prefix}:{{global}}:published-counts"
+
     def locator(self) -> str:
         """Hash of comment id to its routing record (article, thread, parent, email hash)."""
         return f"{self.prefix}:{{global}}:locator"

@@ -132,6 +132,7 @@ class Store:
                 keys.live(article_id),
                 keys.thread(article_id, locator.root_id),
                 keys.version(article_id),
+                keys.published_counts(),
             ],
             args=[
                 comment_id,
@@ -143,6 +144,7 @@ class Store:
                 locator.root_ms,
                 locator.created_ms,
                 _new_version(),
+                article_id,
             ],
         )
         outcome = _text(result[0])
@@ -167,8 +169,15 @@ class Store:
                 keys.email_index(locator.email_hash),
                 parent_key,
                 keys.version(article_id),
+                keys.published_counts(),
             ],
-            args=[comment_id, locator.root_id, "1" if locator.parent_id else "0", _new_version()],
+            args=[
+                comment_id,
+                locator.root_id,
+                "1" if locator.parent_id else "0",
+                _new_version(),
+                article_id,
+            ],
         )
         return _text(result)
 
@@ -257,10 +266,8 @@ class Store:
     @_guarded
     def published_counts(self, article_ids: list[str]) -> list[int]:
         """Count the published comments of each article."""
-        pipe = self.client.pipeline(transaction=False)
-        for article_id in article_ids:
-            pipe.zcard(self.keys.article_status(article_id, Status.APPROVED))
-        return [int(count) for count in pipe.execute()]
+        counts = self.client.hmget(self.keys.published_counts(), article_ids)
+        return [int(count) if count is not None else 0 for count in counts]
 
     # --- health -------------------------------------------------------------------------
     @_guarded

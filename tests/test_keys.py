@@ -20,6 +20,8 @@ def test_raw_key_names() -> None:
     assert keys.live("art-1") == "comments:{art-1}:live"
     assert keys.queue(Status.SPAM) == "comments:{global}:status:spam"
     assert keys.locator() == "comments:{global}:locator"
+    assert keys.published_counts() == "comments:{global}:published-counts"
+    assert keys.version("art-1") == "comments:{art-1}:version"
     assert keys.email_index("ab12") == "comments:{global}:email:ab12"
 
 

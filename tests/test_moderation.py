@@ -208,6 +208,8 @@ def assert_indexes_consistent(redis_client: redis.Redis, prefix: str, article_id
     assert live == approved_per_root
     roots = set(redis_client.zrange(f"{prefix}:{{{article_id}}}:roots", 0, -1))
     assert roots == set(approved_per_root)
+    counted = redis_client.hget(f"{prefix}:{{global}}:published-counts", article_id)
+    assert int(counted or 0) == sum(approved_per_root.values())
 
 
 def test_concurrent_decisions_leave_one_state_and_one_index(

@@ -139,7 +139,14 @@ def test_counts(client: FlaskClient, moderator: dict[str, str]) -> None:
     publish(client, moderator, "a")
     publish(client, moderator, "b")
     submit(client, "c")
-    response = client.get("/api/v1/counts?article_id=a&article_id=b&article_id=c&article_id=d")
+    doomed = publish(client, moderator, "d")
+    rejected = publish(client, moderator, "d")
+    decide(client, moderator, rejected["id"], "reject")
+    query = "article_id=a&article_id=b&article_id=c&article_id=d&article_id=a"
+    response = client.get(f"/api/v1/counts?{query}")
+    assert response.get_json() == {"counts": {"a": 2, "b": 1, "c": 0, "d": 1}}
+    client.delete(f"/api/v1/moderation/comments/{doomed['id']}", headers=moderator)
+    response = client.get(f"/api/v1/counts?{query}")
     assert response.get_json() == {"counts": {"a": 2, "b": 1, "c": 0, "d": 0}}
 
 

@@ -3,10 +3,10 @@
 -- KEYS[2..5] global state indexes: pending, approved, rejected, spam
 -- KEYS[6..9] article state indexes: pending, approved, rejected, spam
 -- KEYS[10] article roots   KEYS[11] article live counts   KEYS[12] the comment's thread
--- KEYS[13] article list version
+-- KEYS[13] article list version   KEYS[14] published counts of all articles
 -- ARGV[1] comment id   ARGV[2] new state   ARGV[3] moderator   ARGV[4] decided at (RFC 3339)
 -- ARGV[5] reason or ""   ARGV[6] root id   ARGV[7] root created (ms)   ARGV[8] created (ms)
--- ARGV[9] a new random list version, set when the public list changes
+-- ARGV[9] a new random list version, set when the public list changes   ARGV[10] article id
 -- Returns {"missing"}, {"unchanged", state} or {"changed", previous state}.
 local slot = {pending = 0, approved = 1, rejected = 2, spam = 3}
 local comment_id, new_state = ARGV[1], ARGV[2]
@@ -46,5 +46,11 @@ elseif old_state == 'approved' then
 end
 if new_state == 'approved' or old_state == 'approved' then
   redis.call('SET', KEYS[13], ARGV[9])
+  local published = redis.call('ZCARD', KEYS[7])
+  if published > 0 then
+    redis.call('HSET', KEYS[14], ARGV[10], published)
+  else
+    redis.call('HDEL', KEYS[14], ARGV[10])
+  end
 end
 return {'changed', old_state}
