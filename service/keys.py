@@ -72,7 +72,3 @@ class Keys:
     def email_index(self, email_hash: str) -> str:
         """Sorted set of the comment ids written with one email, named by the email's HMAC."""
         return f"{self.prefix}:{{global}}:email:{email_hash}"
-
-    def pattern(self) -> str:
-        """Match every key of this deployment (for maintenance scans and tests)."""
-        return f"{self.prefix}:*"

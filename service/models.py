@@ -75,11 +75,6 @@ class Comment:
     decided_at: str | None = None
     reason: str | None = None
 
-    @property
-    def is_published(self) -> bool:
-        """Tell whether readers see this comment."""
-        return self.status is Status.APPROVED
-
     def to_fields(self) -> dict[str, str]:
         """Flatten into the string fields of a Redis hash (absent values are left out)."""
         fields = {
