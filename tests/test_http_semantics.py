@@ -8,6 +8,7 @@ import urllib.parse
 
 import pytest
 import redis
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers import reply
@@ -205,3 +206,15 @@ def test_openapi_document_describes_the_api(client: FlaskClient) -> None:
     }
     body_schema = document["components"]["schemas"]["CommentCreate"]
     assert set(body_schema["properties"]) == {"name", "email", "website", "body", "parent_id"}
+
+
+def test_unexpected_failure_is_500_in_the_error_shape(app: Flask) -> None:
+    def broken() -> str:
+        raise RuntimeError("a bug with a secret@example.com inside")
+
+    app.add_url_rule("/broken-for-test", view_func=broken)
+    response = app.test_client().get("/broken-for-test")
+    assert response.status_code == 500
+    assert_error_shape(response.get_json(), 500)
+    assert "secret@example.com" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
