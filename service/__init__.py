@@ -20,7 +20,7 @@ from service.keys import Keys
 from service.moderation import ModerationService
 from service.privacy import Privacy
 from service.request_limits import register_request_limits
-from service.routes import health, moderation, public
+from service.routes import health, moderation, pages, public
 from service.routes.converters import register_converters
 from service.settings import Settings, load_settings
 from service.store import Store
@@ -79,8 +79,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_converters(app, api)
     for blueprint in (public.blp, moderation.blp, health.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(pages.blp)
     if settings.cors_origins:
-        CORS(app, resources={r"/api/v1/(articles|counts)(/.*)?": {}}, origins=settings.cors_origins)
+        CORS(
+            app,
+            resources={r"/api/v1/(articles|counts)(/.*)?": {}},
+            origins=settings.cors_origins,
+            expose_headers=["Location", "Retry-After", "ETag"],
+        )
     register_request_limits(app)
     register_error_handlers(app)
     return app

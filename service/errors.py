@@ -6,7 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from service.store import StoreUnavailable
@@ -78,31 +78,38 @@ def _from_http_exception(error: HTTPException) -> Response:
     return error_response(error.code or 500, message, errors, headers)
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Answer every failure, 404, 405 and 500 included, in the one JSON shape."""
+def validation_messages(error: Exception) -> dict[str, list[str]]:
+    """Give a validation failure's messages per field, whatever raised it."""
+    if isinstance(error, InvalidField):
+        return {error.field: [error.message]}
+    data = getattr(error, "data", None) or {}
+    messages = data.get("errors") or data.get("messages") or {}
+    fields: dict[str, list[str]] = {}
+    for location_messages in messages.values():
+        fields.update(location_messages)
+    return fields
 
-    @app.errorhandler(ServiceError)
-    def _service_error(error: ServiceError) -> Response:
-        if isinstance(error, InvalidField):
-            return error_response(
-                error.code, errors={body_location(): {error.field: [error.message]}}
-            )
+
+def json_error(error: Exception) -> Response:
+    """Answer any failure in the one JSON error shape."""
+    if isinstance(error, InvalidField):
+        return error_response(error.code, errors={body_location(): {error.field: [error.message]}})
+    if isinstance(error, ServiceError):
         return error_response(error.code, error.message)
-
-    @app.errorhandler(StoreUnavailable)
-    def _store_unavailable(error: StoreUnavailable) -> Response:
+    if isinstance(error, StoreUnavailable):
         log.warning("storage unavailable: %s", error)
         return error_response(
             HTTPStatus.SERVICE_UNAVAILABLE,
             "Comments are briefly unavailable. Please try again shortly.",
-            headers={"Retry-After": str(app.config["RETRY_AFTER_SECONDS"])},
+            headers={"Retry-After": str(current_app.config["RETRY_AFTER_SECONDS"])},
         )
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response:
+    if isinstance(error, HTTPException):
         return _from_http_exception(error)
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return _from_http_exception(InternalServerError())
 
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return _from_http_exception(InternalServerError())
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every failure, 404, 405 and 500 included, in the one JSON shape."""
+    for kind in (ServiceError, StoreUnavailable, HTTPException, Exception):
+        app.register_error_handler(kind, json_error)

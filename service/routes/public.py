@@ -6,14 +6,16 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Response, request, url_for
+from flask import Response, redirect, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import UnprocessableEntity, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import Submission
+from service.errors import InvalidField, json_error, validation_messages
 from service.routes import services
+from service.routes.pages import render_comments_page
 from service.schemas import (
     CommentCreateSchema,
     CommentListQuerySchema,
@@ -38,6 +40,7 @@ blp.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
 BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 FORM_BODY = {"schema": {"$ref": "#/components/schemas/CommentCreate"}}
 MAX_USER_AGENT = 512
+HTML_OR_JSON = ["application/json", "text/html"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +51,28 @@ def vary_on_origin(response: Response) -> Response:
     if services().settings.cors_origins:
         response.vary.add("Origin")
     return response
+
+
+def wants_html_page() -> bool:
+    """Tell whether a browser posted the plain HTML form and expects a page back."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return False
+    return request.accept_mimetypes.best_match(HTML_OR_JSON) == "text/html"
+
+
+@blp.errorhandler(UnprocessableEntity)
+@blp.errorhandler(InvalidField)
+def form_errors(error: Exception) -> Response:
+    """Show a plain HTML form's errors in its page; answer JSON clients as everywhere."""
+    article_id = (request.view_args or {}).get("article_id")
+    if not article_id or not wants_html_page():
+        return json_error(error)
+    return render_comments_page(
+        article_id,
+        errors=validation_messages(error),
+        values=request.form.to_dict(),
+        status=422,
+    )
 
 
 def accepts_body_types(view: F) -> F:
@@ -85,7 +110,7 @@ class ArticleComments(MethodView):
     @blp.response(202, SubmissionSchema())
     @blp.alt_response(413, description="The request body is larger than 64 KiB.")
     @blp.alt_response(415, description="The body is neither JSON nor an HTML form.")
-    def post(self, fields: dict[str, Any], article_id: str) -> tuple[dict[str, Any], int, Any]:
+    def post(self, fields: dict[str, Any], article_id: str) -> Any:
         """Submit a reply; it waits for a moderator before anyone else sees it."""
         submission = Submission(
             name=fields["name"],
@@ -97,6 +122,10 @@ class ArticleComments(MethodView):
             user_agent=request.user_agent.string[:MAX_USER_AGENT],
         )
         answer = services().comments.submit(article_id, submission)
+        if wants_html_page():
+            # A plain HTML form (no JavaScript): back to the page, with the notice.
+            page = url_for("pages.comments_page", article_id=article_id, posted=1)
+            return redirect(f"{page}#respond", 303)
         location = url_for(
             "comments.PublishedComment",
             article_id=article_id,

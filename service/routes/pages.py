@@ -1,0 +1,109 @@
+"""Web pages: the demo article, the comment section without JavaScript, the moderators' page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
+from werkzeug.wrappers import Response as BaseResponse
+
+from service.comments import AWAITING_MODERATION
+from service.demo import demo_article
+from service.routes import services
+
+blp = Blueprint("pages", __name__)
+
+WIDGET_MAX_AGE = 300
+MODERATION_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def page_csp(frame_ancestors: str) -> str:
+    """Give the policy of a reader-facing page: only this service's own resources."""
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        f"img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+        f"frame-ancestors {frame_ancestors}"
+    )
+
+
+def _html(body: str, status: int, csp: str) -> Response:
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = csp
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response
+
+
+@blp.get("/")
+def demo() -> Response:
+    """Show the demo article with the comment widget under it."""
+    article = demo_article()
+    return _html(render_template("article.html", article=article), 200, page_csp("'self'"))
+
+
+@blp.get("/embed.js")
+def widget_script() -> BaseResponse:
+    """Serve the comment widget."""
+    return _static("embed.js")
+
+
+@blp.get("/embed.css")
+def widget_styles() -> BaseResponse:
+    """Serve the comment widget's stylesheet."""
+    return _static("embed.css")
+
+
+def _static(filename: str) -> BaseResponse:
+    static = current_app.static_folder or ""
+    response = send_from_directory(static, filename, max_age=WIDGET_MAX_AGE)
+    # Any site may load the widget; the API itself answers only allowed origins.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@blp.get("/moderate")
+def moderate() -> Response:
+    """Serve the moderators' page; it is never framed and loads only its own files."""
+    response = _html(render_template("moderate.html"), 200, MODERATION_CSP)
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.get("/articles/<article_id:article_id>/comments")
+def comments_page(article_id: str) -> Response:
+    """Show an article's comments and the reply form without JavaScript."""
+    page = request.args.get("page", "1")
+    posted = request.args.get("posted") is not None
+    return render_comments_page(
+        article_id, page=int(page) if page.isdigit() and int(page) > 0 else 1, posted=posted
+    )
+
+
+def render_comments_page(
+    article_id: str,
+    *,
+    page: int = 1,
+    posted: bool = False,
+    errors: dict[str, list[str]] | None = None,
+    values: dict[str, Any] | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> Response:
+    """Render the no-JavaScript comment section, with a submission's errors when there are."""
+    listing = json.loads(services().comments.published(article_id, page, 50, "oldest").body)
+    frame_ancestors = " ".join(["'self'", *services().settings.cors_origins])
+    body = render_template(
+        "comments.html",
+        listing=listing,
+        article_id=article_id,
+        notice=AWAITING_MODERATION if posted else None,
+        errors=errors or {},
+        values=values or {},
+        message=message,
+    )
+    return _html(body, status, page_csp(frame_ancestors))

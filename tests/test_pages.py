@@ -1,0 +1,94 @@
+"""The web pages: demo article, widget files, moderators' page, the no-JavaScript section."""
+
+from __future__ import annotations
+
+import redis
+from flask.testing import FlaskClient
+
+from tests.helpers import keyspace_mentions, publish
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_demo_article_embeds_the_widget(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Washington Pledges NATO’s Readiness for Meaningful Dialogue With Russia" in page
+    assert "Geneva will host the Russia-NATO Council" in page
+    assert 'data-article-id="nato-dialogue"' in page
+    assert '<script src="/embed.js" defer></script>' in page
+    # The seed page's own comment section is drawn by the widget, not copied as text.
+    assert "Be the first to comment" not in page
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_widget_files_are_served(client: FlaskClient) -> None:
+    script = client.get("/embed.js")
+    assert script.status_code == 200
+    assert script.mimetype in ("text/javascript", "application/javascript")
+    assert "max-age=300" in script.headers["Cache-Control"]
+    styles = client.get("/embed.css")
+    assert styles.status_code == 200 and styles.mimetype == "text/css"
+
+
+def test_moderators_page_is_locked_down(client: FlaskClient) -> None:
+    response = client.get("/moderate")
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_section_without_javascript(client: FlaskClient, moderator: dict[str, str]) -> None:
+    empty = client.get("/articles/quiet/comments")
+    assert empty.status_code == 200
+    text = empty.get_data(as_text=True)
+    assert "Be the first to comment" in text and "Leave a Reply" in text
+    assert "Your email address will not be published. Required fields are marked *" in text
+
+    publish(client, moderator, "quiet", name="<b>Bold</b> Reader", body="Hello <script>x</script>")
+    shown = client.get("/articles/quiet/comments").get_data(as_text=True)
+    assert "1 Comment" in shown
+    assert "&lt;b&gt;Bold&lt;/b&gt; Reader" in shown
+    assert "<script>x" not in shown and "&lt;script&gt;x&lt;/script&gt;" in shown
+
+
+def test_html_form_post_redirects_back_with_the_notice(client: FlaskClient) -> None:
+    response = client.post(
+        "/api/v1/articles/quiet/comments",
+        data={"name": "No Script", "email": "noscript@example.com", "body": "Plain form"},
+        headers=HTML,
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/articles/quiet/comments?posted=1#respond"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your comment is awaiting moderation." in page
+    assert "noscript@example.com" not in page
+
+
+def test_html_form_errors_are_shown_in_the_page(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    response = client.post(
+        "/api/v1/articles/quiet/comments",
+        data={"name": "No Script", "email": "not-an-email", "body": "Kept text", "website": ""},
+        headers=HTML,
+    )
+    assert response.status_code == 422
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert 'id="error-email"' in page and 'aria-invalid="true"' in page
+    assert "Kept text" in page  # what the reader wrote is not lost
+    assert keyspace_mentions(redis_client, "Kept text") == []
+
+
+def test_json_clients_still_get_json_errors(client: FlaskClient) -> None:
+    response = client.post(
+        "/api/v1/articles/quiet/comments",
+        data={"name": "Form", "email": "not-an-email", "body": "x"},
+    )
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]["form"]) == ["email"]
