@@ -24,12 +24,13 @@ def test_demo_article_embeds_the_widget(client: FlaskClient) -> None:
 
 
 def test_widget_files_are_served(client: FlaskClient) -> None:
-    script = client.get("/embed.js")
-    assert script.status_code == 200
-    assert script.mimetype in ("text/javascript", "application/javascript")
-    assert "max-age=300" in script.headers["Cache-Control"]
-    styles = client.get("/embed.css")
-    assert styles.status_code == 200 and styles.mimetype == "text/css"
+    with client.get("/embed.js") as script:
+        assert script.status_code == 200
+        assert script.mimetype in ("text/javascript", "application/javascript")
+        assert "max-age=300" in script.headers["Cache-Control"]
+        assert "body_html" in script.get_data(as_text=True)
+    with client.get("/embed.css") as styles:
+        assert styles.status_code == 200 and styles.mimetype == "text/css"
 
 
 def test_moderators_page_is_locked_down(client: FlaskClient) -> None:
