@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint chromium bench screenshots clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -19,15 +19,22 @@ run: $(INSTALLED)
 	$(BIN)/news-comments serve
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check service tests bench
-	$(BIN)/ruff format --check service tests bench
+	$(BIN)/ruff check service tests bench docs
+	$(BIN)/ruff format --check service tests bench docs
 	$(BIN)/mypy
 
-test: lint
+# The browser tests drive Debian's Chromium; installed with apt when missing.
+chromium:
+	tools/install-chromium
+
+test: lint chromium
 	$(BIN)/pytest
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py
+
+screenshots: $(INSTALLED)
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
