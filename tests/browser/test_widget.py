@@ -283,3 +283,47 @@ def test_narrow_phone_screen_has_no_horizontal_scroll(
     comment_item(page, "Short and sweet.").get_by_role("button", name="Reply").click()
     expect(field(page, "Comment *")).to_be_focused()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_long_threads_page_with_older_and_newer(fresh_service: LiveService, page: Page) -> None:
+    """More than one page of threads: "Newer comments" and "Older comments" move between them."""
+    for number in range(52):
+        fresh_service.publish(DEMO_ARTICLE_ID, body=f"Thread number {number:02d}.")
+    open_article(page, fresh_service)
+    expect(page.get_by_role("heading", name="52 Comments", exact=True)).to_be_visible()
+    expect(page.get_by_text("Thread number 00.")).to_be_visible()
+    expect(page.get_by_text("Thread number 51.")).to_have_count(0)
+    expect(page.get_by_role("button", name="Older comments")).to_be_hidden()
+
+    page.get_by_role("button", name="Newer comments").click()
+    expect(page.get_by_text("Thread number 51.")).to_be_visible()
+    expect(page.get_by_text("Thread number 00.")).to_have_count(0)
+    expect(page.get_by_role("button", name="Newer comments")).to_be_hidden()
+
+    page.get_by_role("button", name="Older comments").click()
+    expect(page.get_by_text("Thread number 00.")).to_be_visible()
+
+
+def test_details_are_remembered_only_when_asked(fresh_service: LiveService, page: Page) -> None:
+    """The name, email and website stay in this browser only while the box is ticked."""
+    open_article(page, fresh_service)
+    fill_form(page, "Remember me.", "Ann Reader", "ann@example.com", "https://ann.example.org/")
+    page.get_by_label(REMEMBER).check()
+    post(page)
+    expect(comment_item(page, "Remember me.").get_by_text(AWAITING_MODERATION)).to_be_visible()
+
+    page.reload()
+    expect(field(page, "Name *")).to_have_value("Ann Reader")
+    expect(field(page, "Email *")).to_have_value("ann@example.com")
+    expect(field(page, "Website")).to_have_value("https://ann.example.org/")
+    expect(page.get_by_label(REMEMBER)).to_be_checked()
+
+    field(page, "Comment *").fill("Forget me.")
+    page.get_by_label(REMEMBER).uncheck()
+    post(page)
+    expect(comment_item(page, "Forget me.").get_by_text(AWAITING_MODERATION)).to_be_visible()
+    stored = page.evaluate("() => JSON.stringify(window.localStorage)")
+    assert "ann@example.com" not in stored
+    page.reload()
+    expect(field(page, "Email *")).to_have_value("")
+    assert page.context.cookies() == []
