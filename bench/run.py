@@ -295,6 +295,9 @@ def app_settings(redis_url: str) -> dict[str, Any]:
         "secret_key": SECRET_KEY,
         "moderator_tokens": f"{MODERATOR}:{TOKEN}",
         "log_level": "WARNING",
+        # A load test posts from one address: the flood and rate-limit rules would refuse it.
+        "flood_interval": 0,
+        "rate_limits": "",
     }
 
 
@@ -312,6 +315,8 @@ def server_env(redis_url: str) -> dict[str, str]:
         COMMENTS_MODERATOR_TOKENS=f"{MODERATOR}:{TOKEN}",
         COMMENTS_KEY_PREFIX=KEY_PREFIX,
         COMMENTS_CORS_ORIGINS="https://www.example-news.com",
+        COMMENTS_FLOOD_INTERVAL="0",
+        COMMENTS_RATE_LIMITS="",
     )
     return env
 

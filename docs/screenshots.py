@@ -104,6 +104,8 @@ def running_service(url: str, key_prefix: str, workdir: Path) -> Iterator[Servic
         "COMMENTS_SECRET_KEY": secrets.token_urlsafe(48),
         "COMMENTS_MODERATOR_TOKENS": f"editor:{TOKEN}",
         "COMMENTS_LOG_LEVEL": "WARNING",
+        "COMMENTS_FLOOD_INTERVAL": "0",
+        "COMMENTS_RATE_LIMITS": "",
     }
     log = workdir / "gunicorn.log"
     with log.open("wb") as output:

@@ -14,11 +14,14 @@ from flask_smorest import Api
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from service.admission import Admission
 from service.comments import CommentService
 from service.errors import register_error_handlers
+from service.idempotency import IdempotentSubmissions
 from service.keys import Keys
 from service.moderation import ModerationService
 from service.privacy import Privacy
+from service.rate_limits import RateLimits
 from service.request_limits import register_request_limits
 from service.routes import health, moderation, pages, public
 from service.routes.converters import register_converters
@@ -36,6 +39,7 @@ class Services:
     store: Store
     comments: CommentService
     moderation: ModerationService
+    idempotency: IdempotentSubmissions
 
 
 def create_redis(settings: Settings) -> redis.Redis:
@@ -70,8 +74,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = Services(
         settings=settings,
         store=store,
-        comments=CommentService(store, privacy, settings.page_cache_size),
+        comments=CommentService(
+            store,
+            privacy,
+            Admission(
+                settings,
+                RateLimits(
+                    settings.redis_url,
+                    Keys(settings.key_prefix).rate_limits(),
+                    settings.rate_limits,
+                    settings.redis_socket_timeout,
+                ),
+            ),
+            settings.page_cache_size,
+        ),
         moderation=ModerationService(store, privacy),
+        idempotency=IdempotentSubmissions(store),
     )
 
     api = Api(app)

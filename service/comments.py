@@ -9,12 +9,22 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
+from service.admission import (
+    DUPLICATE_MESSAGE,
+    FLOOD_MESSAGE,
+    Admission,
+    Candidate,
+    Refused,
+    Verdict,
+    duplicate_fingerprint,
+)
 from service.errors import CommentNotFound, InvalidField
 from service.models import Comment, PrivateData, Status, anchor_for_reply
 from service.privacy import Privacy
-from service.store import Locator, Store, Thread
+from service.store import Locator, Outcome, Store, Thread
 from service.text import render_body
 
 PUBLIC_FIELDS = (
@@ -29,6 +39,7 @@ PUBLIC_FIELDS = (
     "avatar",
 )
 AWAITING_MODERATION = "Your comment is awaiting moderation."
+PUBLISHED = "Your comment is published."
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class Submission:
     parent_id: str | None
     ip: str
     user_agent: str
+    honeypot: str | None = None
 
 
 def new_comment_id(now_ms: int) -> str:
@@ -79,15 +91,18 @@ def public_view(fields: dict[str, str]) -> dict[str, Any]:
 class CommentService:
     """What readers do: submit replies and read published ones."""
 
-    def __init__(self, store: Store, privacy: Privacy, page_cache_size: int = 2048) -> None:
+    def __init__(
+        self, store: Store, privacy: Privacy, admission: Admission, page_cache_size: int = 2048
+    ) -> None:
         self.store = store
         self.privacy = privacy
+        self.admission = admission
         self._cached_page = functools.lru_cache(maxsize=page_cache_size)(
             self._render_page_of_version
         )
 
     def submit(self, article_id: str, submission: Submission) -> dict[str, Any]:
-        """Hold a reader's reply for moderation and answer its public view."""
+        """Run the submission rules, store the reply in the state they give, answer its view."""
         now = datetime.now(UTC)
         created_ms = int(now.timestamp() * 1000)
         comment_id = new_comment_id(created_ms)
@@ -98,7 +113,11 @@ class CommentService:
             root_ms = int(self.store.comment_fields(article_id, root_id).get("created_ms", 0))
             anchor_id, depth = anchor_for_reply(parent), parent.depth + 1
 
-        email_hash = self.privacy.email_hash(submission.email)
+        candidate = self._candidate(article_id, submission)
+        fingerprint = duplicate_fingerprint(
+            article_id, submission.parent_id, candidate.email_hash, submission.body
+        )
+        verdict = self._judge(candidate, fingerprint, dry_run=False)
         comment = Comment(
             comment_id=comment_id,
             article_id=article_id,
@@ -113,19 +132,95 @@ class CommentService:
             created_at=rfc3339(now),
             created_ms=created_ms,
             avatar=self.privacy.avatar_seed(submission.email),
-            status=Status.PENDING,
+            status=verdict.status,
+            reasons=tuple(verdict.reasons),
         )
         sealed = self.privacy.encrypt(
             PrivateData(submission.email, submission.ip, submission.user_agent)
         )
         locator = Locator(
-            article_id, root_id, root_ms, submission.parent_id, created_ms, email_hash
+            article_id,
+            root_id,
+            root_ms,
+            submission.parent_id,
+            created_ms,
+            candidate.email_hash,
+            fingerprint,
         )
-        if self.store.add_pending(comment, sealed, locator) == "no_parent":
+        outcome = self.store.add(
+            comment,
+            sealed,
+            locator,
+            self.store.flood_marks(candidate.ip_hash, candidate.email_hash),
+            self.admission.settings.flood_interval * 1000,
+        )
+        self._raise_for(outcome)
+        self.store.note_first_comment(article_id, created_ms)
+        published = verdict.status is Status.APPROVED
+        # Spam is answered exactly as a held comment: nothing tells a spammer it was caught.
+        shown_status = Status.APPROVED if published else Status.PENDING
+        view = record_view(comment.to_fields()) | {"status": shown_status}
+        return {
+            "comment": view,
+            "message": PUBLISHED if published else AWAITING_MODERATION,
+            "published": published,
+        }
+
+    def check(self, article_id: str, submission: Submission) -> dict[str, Any]:
+        """Say what the rules would do with a submission, and why, without storing or counting."""
+        candidate = self._candidate(article_id, submission)
+        fingerprint = duplicate_fingerprint(
+            article_id, submission.parent_id, candidate.email_hash, submission.body
+        )
+        try:
+            verdict = self._judge(candidate, fingerprint, dry_run=True)
+        except Refused as refusal:
+            return {
+                "outcome": "refused",
+                "code": int(refusal.code),
+                "message": refusal.message,
+                "reasons": [refusal.rule],
+                "retry_after": refusal.retry_after,
+            }
+        published = verdict.status is Status.APPROVED
+        return {
+            "outcome": str(verdict.status),
+            "code": 201 if published else 202,
+            "message": PUBLISHED if published else AWAITING_MODERATION,
+            "reasons": verdict.reasons,
+            "retry_after": None,
+        }
+
+    def _candidate(self, article_id: str, submission: Submission) -> Candidate:
+        return Candidate(
+            article_id=article_id,
+            name=submission.name,
+            email=submission.email,
+            email_hash=self.privacy.email_hash(submission.email),
+            website=submission.website,
+            body=submission.body,
+            parent_id=submission.parent_id,
+            honeypot=submission.honeypot,
+            ip=submission.ip,
+            ip_hash=self.privacy.client_hash(submission.ip),
+        )
+
+    def _judge(self, candidate: Candidate, fingerprint: str, *, dry_run: bool) -> Verdict:
+        facts = self.store.admission_facts(
+            candidate.article_id, candidate.email_hash, candidate.ip_hash, fingerprint
+        )
+        return self.admission.judge(candidate, facts, dry_run=dry_run)
+
+    def _raise_for(self, outcome: Outcome) -> None:
+        """Raise what the store script refused: races the first checks could not see."""
+        if outcome.verdict == "no_parent":
             # The parent was removed between the check above and the write.
             raise InvalidField("parent_id", "No such published comment to reply to.")
-        view = record_view(comment.to_fields()) | {"status": comment.status}
-        return {"comment": view, "message": AWAITING_MODERATION}
+        if outcome.verdict == "flood":
+            wait = max(1, -(-int(outcome.detail or 0) // 1000))
+            raise Refused(HTTPStatus.TOO_MANY_REQUESTS, FLOOD_MESSAGE, "flood", wait)
+        if outcome.verdict == "duplicate":
+            raise Refused(HTTPStatus.CONFLICT, DUPLICATE_MESSAGE, "duplicate")
 
     def _published_parent(self, article_id: str, parent_id: str) -> Comment:
         fields = self.store.comment_fields(article_id, parent_id)

@@ -22,6 +22,7 @@ class ServiceError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.headers: dict[str, str] = {}
 
 
 class CommentNotFound(ServiceError):
@@ -95,7 +96,7 @@ def json_error(error: Exception) -> Response:
     if isinstance(error, InvalidField):
         return error_response(error.code, errors={body_location(): {error.field: [error.message]}})
     if isinstance(error, ServiceError):
-        return error_response(error.code, error.message)
+        return error_response(error.code, error.message, headers=error.headers)
     if isinstance(error, StoreUnavailable):
         log.warning("storage unavailable: %s", error)
         return error_response(

@@ -52,6 +52,14 @@ class Keys:
         """String naming the current version of the article's public list; changes with it."""
         return f"{self.prefix}:{{{article_id}}}:version"
 
+    def duplicate(self, article_id: str, fingerprint: str) -> str:
+        """String naming the comment with this fingerprint (parent, email hash and text)."""
+        return f"{self.prefix}:{{{article_id}}}:duplicate:{fingerprint}"
+
+    def article(self, article_id: str) -> str:
+        """Hash of the article's settings: closed, moderation mode, first comment time."""
+        return f"{self.prefix}:{{{article_id}}}:article"
+
     # --- across articles --------------------------------------------------------------------
     def queue(self, status: Status) -> str:
         """Sorted set of every comment id in one state (score 0, ordered by id = arrival)."""
@@ -64,6 +72,26 @@ class Keys:
     def published_counts(self) -> str:
         """Hash of article id to its number of published comments (kept by the Lua steps)."""
         return f"{self.prefix}:{{global}}:published-counts"
+
+    def approved_by_email(self) -> str:
+        """Hash of email hash to that email's number of approved comments."""
+        return f"{self.prefix}:{{global}}:approved-by-email"
+
+    def flood(self, kind: str, client_hash: str) -> str:
+        """String marking that a client (by IP or email hash) has just posted."""
+        return f"{self.prefix}:{{global}}:flood:{kind}:{client_hash}"
+
+    def blocks(self, kind: str) -> str:
+        """Set of blocked emails (as hashes), email domains or IP networks."""
+        return f"{self.prefix}:{{global}}:blocks:{kind}"
+
+    def idempotency(self, key_hash: str) -> str:
+        """String holding the first answer given for an Idempotency-Key."""
+        return f"{self.prefix}:{{global}}:idempotency:{key_hash}"
+
+    def rate_limits(self) -> str:
+        """Prefix of the rate limiter's own keys."""
+        return f"{self.prefix}:{{global}}:limits"
 
     def locator(self) -> str:
         """Hash of comment id to its routing record (article, thread, parent, email hash)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from enum import StrEnum
 
 # Public threads nest this many levels (top-level comments are depth 1); every reply deeper
@@ -74,6 +75,8 @@ class Comment:
     decided_by: str | None = None
     decided_at: str | None = None
     reason: str | None = None
+    # Why the submission rules put it where they did (never the email).
+    reasons: tuple[str, ...] = ()
 
     def to_fields(self) -> dict[str, str]:
         """Flatten into the string fields of a Redis hash (absent values are left out)."""
@@ -95,6 +98,7 @@ class Comment:
             "decided_by": self.decided_by,
             "decided_at": self.decided_at,
             "reason": self.reason,
+            "reasons": json.dumps(list(self.reasons)) if self.reasons else None,
         }
         return {key: value for key, value in fields.items() if value is not None}
 
@@ -119,6 +123,7 @@ class Comment:
             decided_by=fields.get("decided_by"),
             decided_at=fields.get("decided_at"),
             reason=fields.get("reason"),
+            reasons=tuple(json.loads(fields.get("reasons", "[]"))),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +89,7 @@ class ModerationService:
         view = record_view(fields) | {"status": Status(fields["status"])}
         for name in ("decided_by", "decided_at", "reason"):
             view[name] = fields.get(name)
+        view["reasons"] = json.loads(fields.get("reasons", "[]"))
         private = self.privacy.decrypt(sealed) if sealed else None
         view["email"] = private.email if private else None
         view["ip"] = private.ip if private else None

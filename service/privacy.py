@@ -49,6 +49,10 @@ class Privacy:
         """Give the keyed hash that finds an email's comments without storing the email."""
         return hmac.new(self._lookup_key, email.casefold().encode(), hashlib.sha256).hexdigest()
 
+    def client_hash(self, ip: str) -> str:
+        """Give the keyed hash that names a client IP in rate-limit and flood keys."""
+        return hmac.new(self._lookup_key, f"ip:{ip}".encode(), hashlib.sha256).hexdigest()[:32]
+
     def avatar_seed(self, email: str) -> str:
         """Give the public avatar seed of an email: keyed, so nobody can test a guess offline."""
         digest = hmac.new(self._avatar_key, email.casefold().encode(), hashlib.sha256)

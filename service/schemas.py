@@ -101,13 +101,20 @@ class CommentCreateSchema(Schema):
         metadata={"description": "The published comment of the same article this replies to."},
     )
 
+    subject = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "Leave empty: a field people never see, to catch bots."},
+    )
+
     @pre_load
     def empty_means_none(self, data: Any, **_: Any) -> Any:
         """Treat empty optional fields, as an HTML form sends them, as absent."""
         if not hasattr(data, "items"):
             return data
         cleaned = dict(data.items())
-        for name in ("website", "parent_id"):
+        for name in ("website", "parent_id", "subject"):
             value = cleaned.get(name)
             if isinstance(value, str) and not value.strip():
                 cleaned[name] = None
@@ -147,6 +154,7 @@ class SubmissionSchema(Schema):
 
     comment = fields.Nested(SubmittedCommentSchema, required=True)
     message = fields.String(required=True)
+    published = fields.Boolean(required=True)
 
 
 class CommentListQuerySchema(Schema):
@@ -205,6 +213,9 @@ class ModerationCommentSchema(PublicCommentSchema):
     decided_by = fields.String(allow_none=True)
     decided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     reason = fields.String(allow_none=True)
+    reasons = fields.List(
+        fields.String(), metadata={"description": "Why the submission rules held or filed it."}
+    )
 
 
 class ModerationListSchema(Schema):

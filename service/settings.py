@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import limits
 
 # The settings files sit beside the package in a checkout; an installed copy is told where they
 # are with COMMENTS_CONFIG_DIR (the Docker image does).
@@ -40,6 +43,19 @@ class Settings:
     redis_retries: int = 2
     retry_after_seconds: int = 5
     page_cache_size: int = 2048
+    # Auto-moderation, applied in the order of service/admission.py.
+    close_after_days: int = 0
+    blocked_action: str = "refuse"
+    flood_interval: int = 15
+    rate_limits: str = "5/minute;30/hour"
+    trusted_proxies: tuple[str, ...] = ()
+    disallowed_words: tuple[str, ...] = ()
+    moderation_words: tuple[str, ...] = ()
+    max_links: int = 2
+    trusted_after_approved: int = 1
+    moderation_mode: str = "all"
+    max_pending: int = 100000
+    purge_after_days: int = 30
     log_level: str = "INFO"
 
     @property
@@ -125,8 +141,22 @@ def load_settings(
     return _checked(settings)
 
 
+MODERATION_MODES = ("all", "trusted", "off")
+BLOCKED_ACTIONS = ("refuse", "spam")
+
+
 def _checked(settings: Settings) -> Settings:
     """Refuse settings that would lose data or expose readers in production."""
+    if settings.moderation_mode not in MODERATION_MODES:
+        raise SettingsError(f"moderation_mode must be one of {', '.join(MODERATION_MODES)}")
+    if settings.blocked_action not in BLOCKED_ACTIONS:
+        raise SettingsError(f"blocked_action must be one of {', '.join(BLOCKED_ACTIONS)}")
+    try:
+        for network in settings.trusted_proxies:
+            ipaddress.ip_network(network, strict=False)
+        limits.parse_many(settings.rate_limits) if settings.rate_limits else None
+    except ValueError as error:
+        raise SettingsError(f"invalid trusted_proxies or rate_limits: {error}") from error
     if settings.is_production:
         if len(settings.secret_key) < 32:
             raise SettingsError("production needs COMMENTS_SECRET_KEY of 32 characters or more")

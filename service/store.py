@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import secrets
@@ -37,7 +38,11 @@ def _guarded(method: Callable[P, R]) -> Callable[P, R]:
 
 
 def _script_source(name: str) -> str:
-    return resources.files("service").joinpath("lua", f"{name}.lua").read_text()
+    """Give a transition's Lua source, after the helpers every transition shares."""
+    folder = resources.files("service").joinpath("lua")
+    return (
+        folder.joinpath("_publication.lua").read_text() + folder.joinpath(f"{name}.lua").read_text()
+    )
 
 
 @dataclass(frozen=True)
@@ -50,25 +55,38 @@ class Locator:
     parent_id: str | None
     created_ms: int
     email_hash: str
+    fingerprint: str
 
     def dumps(self) -> str:
         """Serialize for the locator hash."""
-        return json.dumps(
-            [
-                self.article_id,
-                self.root_id,
-                self.root_ms,
-                self.parent_id,
-                self.created_ms,
-                self.email_hash,
-            ]
-        )
+        return json.dumps(dataclasses.astuple(self))
 
     @classmethod
     def loads(cls, raw: str) -> Locator:
         """Read back what `dumps` wrote."""
-        article_id, root_id, root_ms, parent_id, created_ms, email_hash = json.loads(raw)
-        return cls(article_id, root_id, root_ms, parent_id, created_ms, email_hash)
+        return cls(*json.loads(raw))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a transition script answered: its verdict and, for some, a detail."""
+
+    verdict: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class AdmissionFacts:
+    """What the store knows that the submission rules ask about."""
+
+    article: dict[str, str]
+    email_blocked: bool
+    blocked_domains: frozenset[str]
+    blocked_networks: frozenset[str]
+    flood_wait_ms: int
+    duplicate_of: str | None
+    approved_by_author: int
+    pending: int
 
 
 @dataclass(frozen=True)
@@ -90,26 +108,73 @@ class Store:
         self._delete = client.register_script(_script_source("delete"))
 
     # --- writes -------------------------------------------------------------------------
+    def _transition_keys(self, comment_id: str, locator: Locator) -> list[str]:
+        """The KEYS every transition script starts with (see lua/_publication.lua)."""
+        keys, article_id = self.keys, locator.article_id
+        return [
+            keys.comment(article_id, comment_id),
+            *keys.queues(),
+            *keys.article_statuses(article_id),
+            keys.roots(article_id),
+            keys.live(article_id),
+            keys.thread(article_id, locator.root_id),
+            keys.version(article_id),
+            keys.published_counts(),
+            keys.approved_by_email(),
+        ]
+
+    def _transition_args(self, comment_id: str, locator: Locator) -> list[str | int]:
+        """The ARGV every transition script starts with."""
+        return [
+            comment_id,
+            locator.root_id,
+            locator.root_ms,
+            locator.created_ms,
+            secrets.token_hex(8),
+            locator.article_id,
+            locator.email_hash,
+        ]
+
+    def _private_keys(self, comment_id: str, locator: Locator) -> list[str]:
+        """The keys of a comment's private data and lookups, in submit's and delete's order."""
+        keys, article_id = self.keys, locator.article_id
+        return [
+            keys.private(article_id, comment_id),
+            keys.locator(),
+            keys.email_index(locator.email_hash),
+            keys.comment(article_id, locator.parent_id or comment_id),
+            keys.duplicate(article_id, locator.fingerprint),
+        ]
+
     @_guarded
-    def add_pending(self, comment: Comment, sealed_private: bytes, locator: Locator) -> str:
-        """Store a new pending comment once; answer "created", "exists" or "no_parent"."""
-        keys = self.keys
-        article_id, comment_id = comment.article_id, comment.comment_id
-        parent_key = keys.comment(article_id, comment.parent_id or comment_id)
+    def add(
+        self,
+        comment: Comment,
+        sealed_private: bytes,
+        locator: Locator,
+        flood_marks: tuple[str, str],
+        flood_ms: int,
+    ) -> Outcome:
+        """Store a new comment once, in its state; refuse a flood or a duplicate atomically."""
+        comment_id = comment.comment_id
         fields = [item for pair in comment.to_fields().items() for item in pair]
         result = self._submit(
             keys=[
-                keys.comment(article_id, comment_id),
-                keys.private(article_id, comment_id),
-                keys.locator(),
-                keys.queue(Status.PENDING),
-                keys.article_status(article_id, Status.PENDING),
-                keys.email_index(locator.email_hash),
-                parent_key,
+                *self._transition_keys(comment_id, locator),
+                *self._private_keys(comment_id, locator),
+                *flood_marks,
             ],
-            args=[comment_id, sealed_private, locator.dumps(), comment.parent_id or "", *fields],
+            args=[
+                *self._transition_args(comment_id, locator),
+                sealed_private,
+                locator.dumps(),
+                comment.parent_id or "",
+                str(comment.status),
+                flood_ms,
+                *fields,
+            ],
         )
-        return _text(result)
+        return Outcome(*[_text(part) for part in result])
 
     @_guarded
     def decide(
@@ -122,29 +187,14 @@ class Store:
         reason: str | None,
     ) -> tuple[str, Status | None]:
         """Move a comment to a decided state; answer the outcome and the previous state."""
-        keys, article_id = self.keys, locator.article_id
         result = self._decide(
-            keys=[
-                keys.comment(article_id, comment_id),
-                *keys.queues(),
-                *keys.article_statuses(article_id),
-                keys.roots(article_id),
-                keys.live(article_id),
-                keys.thread(article_id, locator.root_id),
-                keys.version(article_id),
-                keys.published_counts(),
-            ],
+            keys=self._transition_keys(comment_id, locator),
             args=[
-                comment_id,
+                *self._transition_args(comment_id, locator),
                 str(status),
                 moderator,
                 decided_at,
                 reason or "",
-                locator.root_id,
-                locator.root_ms,
-                locator.created_ms,
-                _new_version(),
-                article_id,
             ],
         )
         outcome = _text(result[0])
@@ -154,29 +204,14 @@ class Store:
     @_guarded
     def delete(self, comment_id: str, locator: Locator) -> str:
         """Delete a comment and its private data; answer "missing", "deleted" or "placeholder"."""
-        keys, article_id = self.keys, locator.article_id
-        parent_key = keys.comment(article_id, locator.parent_id or comment_id)
         result = self._delete(
             keys=[
-                keys.comment(article_id, comment_id),
-                keys.private(article_id, comment_id),
-                keys.locator(),
-                *keys.queues(),
-                *keys.article_statuses(article_id),
-                keys.roots(article_id),
-                keys.live(article_id),
-                keys.thread(article_id, locator.root_id),
-                keys.email_index(locator.email_hash),
-                parent_key,
-                keys.version(article_id),
-                keys.published_counts(),
+                *self._transition_keys(comment_id, locator),
+                *self._private_keys(comment_id, locator),
             ],
             args=[
-                comment_id,
-                locator.root_id,
+                *self._transition_args(comment_id, locator),
                 "1" if locator.parent_id else "0",
-                _new_version(),
-                article_id,
             ],
         )
         return _text(result)
@@ -269,16 +304,139 @@ class Store:
         counts = self.client.hmget(self.keys.published_counts(), article_ids)
         return [int(count) if count is not None else 0 for count in counts]
 
+    @_guarded
+    def admission_facts(
+        self, article_id: str, email_hash: str, ip_hash: str, fingerprint: str
+    ) -> AdmissionFacts:
+        """Read in one round trip what the submission rules need to know."""
+        keys = self.keys
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(keys.article(article_id))
+        pipe.hexists(keys.blocks("emails"), email_hash)
+        pipe.smembers(keys.blocks("domains"))
+        pipe.smembers(keys.blocks("networks"))
+        pipe.pttl(keys.flood("ip", ip_hash))
+        pipe.pttl(keys.flood("email", email_hash))
+        pipe.get(keys.duplicate(article_id, fingerprint))
+        pipe.hget(keys.approved_by_email(), email_hash)
+        pipe.zcard(keys.queue(Status.PENDING))
+        (
+            article,
+            email_blocked,
+            domains,
+            networks,
+            ip_wait,
+            email_wait,
+            original,
+            approved,
+            queued,
+        ) = pipe.execute()
+        return AdmissionFacts(
+            article=_decoded(article),
+            email_blocked=bool(email_blocked),
+            blocked_domains=frozenset(_text(domain) for domain in domains),
+            blocked_networks=frozenset(_text(network) for network in networks),
+            flood_wait_ms=max(int(ip_wait), int(email_wait), 0),
+            duplicate_of=_text(original) if original is not None else None,
+            approved_by_author=int(approved or 0),
+            pending=int(queued),
+        )
+
+    def flood_marks(self, ip_hash: str, email_hash: str) -> tuple[str, str]:
+        """Name the flood marks of a client's IP and email."""
+        return self.keys.flood("ip", ip_hash), self.keys.flood("email", email_hash)
+
+    @_guarded
+    def note_first_comment(self, article_id: str, created_ms: int) -> None:
+        """Remember when an article got its first comment (its auto-closing clock)."""
+        self.client.hsetnx(self.keys.article(article_id), "first_comment_ms", created_ms)
+
+    @_guarded
+    def set_article(self, article_id: str, fields: dict[str, str]) -> dict[str, str]:
+        """Change an article's settings; answer all of them."""
+        key = self.keys.article(article_id)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(key, mapping=dict(fields.items()))
+        pipe.hgetall(key)
+        return _decoded(pipe.execute()[1])
+
+    @_guarded
+    def article_settings(self, article_id: str) -> dict[str, str]:
+        """Read an article's settings (empty when it has none)."""
+        return _decoded(self.client.hgetall(self.keys.article(article_id)))
+
+    # --- block list -----------------------------------------------------------------------
+    @_guarded
+    def block_email(self, email_hash: str, sealed_email: bytes) -> None:
+        """Block an email, kept as its keyed hash with the email sealed for listing."""
+        self.client.hset(self.keys.blocks("emails"), email_hash, sealed_email)
+
+    @_guarded
+    def unblock_email(self, email_hash: str) -> bool:
+        """Lift an email's block; tell whether it was blocked."""
+        return bool(self.client.hdel(self.keys.blocks("emails"), email_hash))
+
+    @_guarded
+    def block_value(self, kind: str, value: str, blocked: bool) -> bool:
+        """Add or remove a blocked domain or network; tell whether anything changed."""
+        key = self.keys.blocks(kind)
+        changed = self.client.sadd(key, value) if blocked else self.client.srem(key, value)
+        return bool(changed)
+
+    @_guarded
+    def blocks(self) -> tuple[list[bytes], list[str], list[str]]:
+        """List the sealed blocked emails, the blocked domains and networks."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hvals(self.keys.blocks("emails"))
+        pipe.smembers(self.keys.blocks("domains"))
+        pipe.smembers(self.keys.blocks("networks"))
+        emails, domains, networks = pipe.execute()
+        return (
+            list(emails),
+            sorted(_text(domain) for domain in domains),
+            sorted(_text(network) for network in networks),
+        )
+
+    # --- idempotency ----------------------------------------------------------------------
+    @_guarded
+    def claim_idempotency_key(self, key_hash: str, claim: str, seconds: int) -> str | None:
+        """Claim a key for one request; answer what another request stored there, if any."""
+        key = self.keys.idempotency(key_hash)
+        if self.client.set(key, claim, nx=True, ex=seconds):
+            return None
+        stored = self.client.get(key)
+        return _text(stored) if stored is not None else ""
+
+    @_guarded
+    def keep_idempotent_answer(self, key_hash: str, answer: str, seconds: int) -> None:
+        """Keep the first answer given for a key."""
+        self.client.set(self.keys.idempotency(key_hash), answer, ex=seconds)
+
+    @_guarded
+    def release_idempotency_key(self, key_hash: str) -> None:
+        """Let a key be used again after its request failed without an answer worth keeping."""
+        self.client.delete(self.keys.idempotency(key_hash))
+
+    # --- maintenance ----------------------------------------------------------------------
+    @_guarded
+    def pending_before(self, cutoff_ms: int, limit: int) -> list[str]:
+        """List up to `limit` pending comment ids that arrived before a moment."""
+        ids = self.client.zrange(
+            self.keys.queue(Status.PENDING),
+            "-",
+            f"({cutoff_ms:012x}",
+            bylex=True,
+            offset=0,
+            num=limit,
+        )
+        return [_text(comment_id) for comment_id in ids]
+
     # --- health -------------------------------------------------------------------------
     @_guarded
     def eviction_policy(self) -> str:
         """Ask Redis which eviction policy it runs with (this also proves it answers)."""
         info = self.client.info("memory")
         return str(info.get("maxmemory_policy", "unknown"))
-
-
-def _new_version() -> str:
-    return secrets.token_hex(8)
 
 
 def _text(value: Any) -> str:

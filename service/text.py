@@ -51,3 +51,8 @@ def render_body(body: str) -> str:
         if paragraph.strip()
     )
     return "".join(f"<p>{html}</p>" for html in rendered)
+
+
+def count_links(body: str) -> int:
+    """Count the http(s) links in a plain text, as the rendered comment would show them."""
+    return len(_URL.findall(body))

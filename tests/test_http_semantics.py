@@ -205,7 +205,14 @@ def test_openapi_document_describes_the_api(client: FlaskClient) -> None:
         "application/x-www-form-urlencoded",
     }
     body_schema = document["components"]["schemas"]["CommentCreate"]
-    assert set(body_schema["properties"]) == {"name", "email", "website", "body", "parent_id"}
+    assert set(body_schema["properties"]) == {
+        "name",
+        "email",
+        "website",
+        "body",
+        "parent_id",
+        "subject",
+    }
 
 
 def test_unexpected_failure_is_500_in_the_error_shape(app: Flask) -> None:

@@ -1,23 +1,46 @@
--- Store a new comment as pending, once: a repeated call with the same comment id changes nothing.
--- KEYS[1] comment hash        KEYS[2] private data     KEYS[3] comment locator
--- KEYS[4] global pending      KEYS[5] article pending  KEYS[6] email index
--- KEYS[7] parent comment hash (the comment's own key when it replies to nothing)
--- ARGV[1] comment id   ARGV[2] sealed private data   ARGV[3] locator record
--- ARGV[4] parent id, or "" for a top-level comment    ARGV[5..] comment hash field, value pairs
--- Returns "created", "exists" or "no_parent".
+-- Store a new comment once, in the state the rules gave it: a repeated call with the same
+-- comment id changes nothing. Flood and duplicate rules are checked again here, atomically.
+-- KEYS[1..15], ARGV[1..7]: see _publication.lua.
+-- KEYS[16] private data   KEYS[17] comment locator   KEYS[18] email index
+-- KEYS[19] parent comment hash (the comment's own key when it replies to nothing)
+-- KEYS[20] duplicate fingerprint   KEYS[21] flood mark of the IP   KEYS[22] flood mark of the email
+-- ARGV[8] sealed private data   ARGV[9] locator record   ARGV[10] parent id or ""
+-- ARGV[11] state: pending, approved or spam   ARGV[12] flood interval (ms, 0 = off)
+-- ARGV[13..] comment hash field, value pairs
+-- Returns {"created"}, {"exists"}, {"no_parent"}, {"flood", ms to wait} or
+-- {"duplicate", comment id}.
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 'exists'
+  return {'exists'}
 end
-if ARGV[4] ~= '' then
-  if redis.call('HGET', KEYS[7], 'status') ~= 'approved' then
-    return 'no_parent'
+local flood_ms = tonumber(ARGV[12])
+if flood_ms > 0 then
+  local wait = math.max(redis.call('PTTL', KEYS[21]), redis.call('PTTL', KEYS[22]))
+  if wait > 0 then
+    return {'flood', wait}
   end
-  redis.call('HINCRBY', KEYS[7], 'replies', 1)
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[4], 0, ARGV[1])
-redis.call('ZADD', KEYS[5], 0, ARGV[1])
-redis.call('ZADD', KEYS[6], 0, ARGV[1])
-return 'created'
+local original = redis.call('GET', KEYS[20])
+if original then
+  return {'duplicate', original}
+end
+if ARGV[10] ~= '' then
+  if redis.call('HGET', KEYS[19], 'status') ~= 'approved' then
+    return {'no_parent'}
+  end
+  redis.call('HINCRBY', KEYS[19], 'replies', 1)
+end
+
+redis.call('HSET', KEYS[1], unpack(ARGV, 13))
+redis.call('SET', KEYS[16], ARGV[8])
+redis.call('HSET', KEYS[17], COMMENT_ID, ARGV[9])
+redis.call('ZADD', KEYS[18], 0, COMMENT_ID)
+redis.call('SET', KEYS[20], COMMENT_ID)
+if flood_ms > 0 then
+  redis.call('SET', KEYS[21], COMMENT_ID, 'PX', flood_ms)
+  redis.call('SET', KEYS[22], COMMENT_ID, 'PX', flood_ms)
+end
+reindex(nil, ARGV[11])
+if ARGV[11] == 'approved' then
+  publish()
+end
+return {'created'}

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Response, redirect, request, url_for
+from flask import Response, jsonify, redirect, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from werkzeug.exceptions import UnprocessableEntity, UnsupportedMediaType
+from werkzeug.exceptions import HTTPException, UnprocessableEntity, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import Submission
-from service.errors import InvalidField, json_error, validation_messages
+from service.errors import InvalidField, ServiceError, json_error, validation_messages
+from service.idempotency import REPLAYED_HEADERS, KeptAnswer
 from service.routes import services
+from service.routes.client import client_ip
 from service.routes.pages import render_comments_page
 from service.schemas import (
     CommentCreateSchema,
@@ -25,6 +28,7 @@ from service.schemas import (
     PublicCommentSchema,
     SubmissionSchema,
 )
+from service.store import StoreUnavailable
 
 blp = Blueprint(
     "comments",
@@ -39,6 +43,13 @@ blp.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
 }
 BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 FORM_BODY = {"schema": {"$ref": "#/components/schemas/CommentCreate"}}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Retries with the same key get the first answer; kept for 24 hours.",
+}
 MAX_USER_AGENT = 512
 HTML_OR_JSON = ["application/json", "text/html"]
 
@@ -106,32 +117,70 @@ class ArticleComments(MethodView):
 
     @accepts_body_types
     @blp.doc(requestBody={"content": {"application/x-www-form-urlencoded": FORM_BODY}})
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
     @blp.arguments(CommentCreateSchema(), location="json_or_form")
     @blp.response(202, SubmissionSchema())
+    @blp.alt_response(201, schema=SubmissionSchema(), description="Published at once.")
+    @blp.alt_response(403, description="Comments are closed, or the sender is blocked.")
+    @blp.alt_response(409, description="A duplicate of an earlier comment.")
     @blp.alt_response(413, description="The request body is larger than 64 KiB.")
     @blp.alt_response(415, description="The body is neither JSON nor an HTML form.")
+    @blp.alt_response(429, description="Too many comments too quickly; see Retry-After.")
+    @blp.alt_response(503, description="The moderation queue is full; see Retry-After.")
     def post(self, fields: dict[str, Any], article_id: str) -> Any:
-        """Submit a reply; it waits for a moderator before anyone else sees it."""
-        submission = Submission(
-            name=fields["name"],
-            email=fields["email"],
-            website=fields["website"],
-            body=fields["body"],
-            parent_id=fields["parent_id"],
-            ip=request.remote_addr or "",
-            user_agent=request.user_agent.string[:MAX_USER_AGENT],
+        """Submit a reply; the moderation rules decide whether it waits, publishes or is refused."""
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return submit_reply(fields, article_id)
+        idempotency = services().idempotency
+        key_hash = idempotency.key_hash(key)
+        fingerprint = json.dumps([article_id, fields], sort_keys=True, default=str)
+        kept = idempotency.begin(key_hash, fingerprint)
+        if kept is not None:
+            return Response(kept.body, kept.status, kept.headers)
+        try:
+            response = submit_reply(fields, article_id)
+        except (ServiceError, StoreUnavailable, HTTPException) as error:
+            response = json_error(error)
+        idempotency.keep(
+            key_hash,
+            fingerprint,
+            KeptAnswer(
+                response.status_code,
+                response.get_data(),
+                {
+                    name: response.headers[name]
+                    for name in REPLAYED_HEADERS
+                    if name in response.headers
+                },
+            ),
         )
-        answer = services().comments.submit(article_id, submission)
-        if wants_html_page():
-            # A plain HTML form (no JavaScript): back to the page, with the notice.
-            page = url_for("pages.comments_page", article_id=article_id, posted=1)
-            return redirect(f"{page}#respond", 303)
-        location = url_for(
-            "comments.PublishedComment",
-            article_id=article_id,
-            comment_id=answer["comment"]["id"],
-        )
-        return answer, 202, {"Location": location}
+        return response
+
+
+def submit_reply(fields: dict[str, Any], article_id: str) -> BaseResponse:
+    """Submit a validated reply and answer as its sender expects: JSON, or a page."""
+    submission = Submission(
+        name=fields["name"],
+        email=fields["email"],
+        website=fields["website"],
+        body=fields["body"],
+        parent_id=fields["parent_id"],
+        ip=client_ip(services().comments.admission.trusted_proxies),
+        user_agent=request.user_agent.string[:MAX_USER_AGENT],
+        honeypot=fields.get("subject"),
+    )
+    answer = services().comments.submit(article_id, submission)
+    if wants_html_page():
+        # A plain HTML form (no JavaScript): back to the page, with the notice.
+        page = url_for("pages.comments_page", article_id=article_id, posted=1)
+        return redirect(f"{page}#respond", 303)
+    response = jsonify(SubmissionSchema().dump(answer))
+    response.status_code = 201 if answer["published"] else 202
+    response.headers["Location"] = url_for(
+        "comments.PublishedComment", article_id=article_id, comment_id=answer["comment"]["id"]
+    )
+    return response
 
 
 @blp.route("/articles/<article_id:article_id>/comments/<comment_id:comment_id>")

@@ -1,0 +1,216 @@
+"""The rules every submission passes, in one fixed order, before it is stored.
+
+1. Closed articles: refused (403).
+2. Block list (emails, email domains, IP networks): refused (403) or stored as spam.
+3. Flood: a second comment from the same IP or email within `flood_interval` (429).
+4. Rate limits per client IP (429).
+5. Duplicates: same article, parent, email and text as a comment not deleted (409).
+6. Idempotency-Key replays are answered before all of these, in the HTTP layer.
+7. Honeypot field filled: stored as spam (the usual 202).
+8. Disallowed words in name, email, website or text: stored as spam.
+9. Moderation words, or `max_links` links or more: held for review with the reason.
+10. Trusted commenters (`trusted_after_approved` approved comments): published at once.
+11. Moderation mode: `all` holds everything, `trusted` applies rule 10, `off` publishes.
+12. Queue cap: with `max_pending` comments waiting, new comments that would wait are refused (503).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from service.errors import ServiceError
+from service.models import Status
+from service.rate_limits import RateLimits
+from service.settings import Settings
+from service.store import AdmissionFacts
+from service.text import count_links
+
+DAY_MS = 86_400_000
+CLOSED_MESSAGE = "Comments are closed for this article."
+BLOCKED_MESSAGE = "You cannot comment on this site."
+FLOOD_MESSAGE = "You are posting comments too quickly. Slow down."
+RATE_MESSAGE = "You have posted too many comments. Please wait before posting again."
+DUPLICATE_MESSAGE = "Duplicate comment detected; it looks as though you’ve already said that!"
+QUEUE_FULL_MESSAGE = "The moderation queue is full. Please try again later."
+
+
+class Refused(ServiceError):
+    """A rule refuses the submission; the reader is told why, and when to retry."""
+
+    def __init__(
+        self, code: HTTPStatus, message: str, rule: str, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.rule = rule
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the rules look at in a submission."""
+
+    article_id: str
+    name: str
+    email: str
+    email_hash: str
+    website: str | None
+    body: str
+    parent_id: str | None
+    honeypot: str | None
+    ip: str
+    ip_hash: str
+
+
+@dataclass
+class Verdict:
+    """Where the rules put a comment, and every reason a rule gave."""
+
+    status: Status
+    reasons: list[str] = field(default_factory=list)
+
+
+def duplicate_fingerprint(
+    article_id: str, parent_id: str | None, email_hash: str, body: str
+) -> str:
+    """Fingerprint a comment's article, parent, author and text, whitespace and case aside."""
+    text = " ".join(body.casefold().split())
+    material = "\x1f".join([article_id, parent_id or "", email_hash, text])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def word_patterns(words: tuple[str, ...]) -> list[tuple[str, re.Pattern[str]]]:
+    """Compile words (case-insensitive, whole words, `*` for any letters) into patterns."""
+    patterns = []
+    for word in (word.strip() for word in words):
+        if word:
+            body = r"\w*".join(re.escape(part) for part in word.split("*"))
+            patterns.append((word, re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)))
+    return patterns
+
+
+class Admission:
+    """Apply the submission rules against the settings and what the store knows."""
+
+    def __init__(self, settings: Settings, rate_limits: RateLimits) -> None:
+        self.settings = settings
+        self.rate_limits = rate_limits
+        self.disallowed = word_patterns(settings.disallowed_words)
+        self.held_words = word_patterns(settings.moderation_words)
+        self.trusted_proxies = [
+            ipaddress.ip_network(network, strict=False) for network in settings.trusted_proxies
+        ]
+
+    def judge(self, candidate: Candidate, facts: AdmissionFacts, *, dry_run: bool) -> Verdict:
+        """Run the rules in order; raise Refused, or give the comment's state and reasons."""
+        verdict = Verdict(Status.PENDING)
+        self._closed(facts)
+        self._blocked(candidate, facts, verdict)
+        if self.settings.flood_interval > 0 and facts.flood_wait_ms > 0:
+            raise Refused(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                FLOOD_MESSAGE,
+                "flood",
+                retry_after=max(1, -(-facts.flood_wait_ms // 1000)),
+            )
+        wait = self.rate_limits.hit(candidate.ip_hash, count=not dry_run)
+        if wait is not None:
+            raise Refused(HTTPStatus.TOO_MANY_REQUESTS, RATE_MESSAGE, "rate_limit", wait)
+        if facts.duplicate_of is not None:
+            raise Refused(HTTPStatus.CONFLICT, DUPLICATE_MESSAGE, "duplicate")
+        if verdict.status is not Status.SPAM:
+            self._content(candidate, verdict)
+        if verdict.status is not Status.SPAM:
+            self._publication(facts, verdict)
+        if verdict.status is Status.PENDING and facts.pending >= self.settings.max_pending:
+            raise Refused(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                QUEUE_FULL_MESSAGE,
+                "queue_full",
+                retry_after=self.settings.retry_after_seconds * 12,
+            )
+        return verdict
+
+    def _closed(self, facts: AdmissionFacts) -> None:
+        closed = facts.article.get("closed")
+        if closed == "1":
+            raise Refused(HTTPStatus.FORBIDDEN, CLOSED_MESSAGE, "closed")
+        first_ms = int(facts.article.get("first_comment_ms", 0))
+        days = self.settings.close_after_days
+        if closed is None and days > 0 and first_ms:
+            if time.time() * 1000 >= first_ms + days * DAY_MS:
+                raise Refused(HTTPStatus.FORBIDDEN, CLOSED_MESSAGE, "closed")
+
+    def _blocked(self, candidate: Candidate, facts: AdmissionFacts, verdict: Verdict) -> None:
+        reason = None
+        domain = candidate.email.rpartition("@")[2].casefold()
+        if facts.email_blocked:
+            reason = "blocked email"
+        elif any(domain == d or domain.endswith(f".{d}") for d in facts.blocked_domains):
+            reason = "blocked email domain"
+        elif self._ip_in(candidate.ip, facts.blocked_networks):
+            reason = "blocked network"
+        if reason is None:
+            return
+        if self.settings.blocked_action == "refuse":
+            raise Refused(HTTPStatus.FORBIDDEN, BLOCKED_MESSAGE, "blocked")
+        verdict.status = Status.SPAM
+        verdict.reasons.append(reason)
+
+    @staticmethod
+    def _ip_in(ip: str, networks: frozenset[str]) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        for network in networks:
+            try:
+                if address in ipaddress.ip_network(network, strict=False):
+                    return True
+            except ValueError:
+                continue
+        return False
+
+    def _content(self, candidate: Candidate, verdict: Verdict) -> None:
+        if candidate.honeypot:
+            verdict.status = Status.SPAM
+            verdict.reasons.append("honeypot field filled")
+            return
+        fields = {
+            "name": candidate.name,
+            "email": candidate.email,
+            "website": candidate.website or "",
+            "text": candidate.body,
+        }
+        for word, pattern in self.disallowed:
+            for field_name, value in fields.items():
+                if pattern.search(value):
+                    verdict.status = Status.SPAM
+                    where = "the email" if field_name == "email" else f"{field_name} ({word})"
+                    verdict.reasons.append(f"disallowed word in {where}")
+                    return
+        for word, pattern in self.held_words:
+            if any(pattern.search(value) for value in fields.values()):
+                verdict.reasons.append(f"moderation word ({word})")
+        links = count_links(candidate.body)
+        if self.settings.max_links and links >= self.settings.max_links:
+            verdict.reasons.append(f"{links} links (holding at {self.settings.max_links})")
+
+    def _publication(self, facts: AdmissionFacts, verdict: Verdict) -> None:
+        mode = facts.article.get("moderation_mode") or self.settings.moderation_mode
+        if verdict.reasons:
+            verdict.status = Status.PENDING
+        elif mode == "off":
+            verdict.status = Status.APPROVED
+            verdict.reasons.append("moderation off")
+        elif mode == "trusted" and facts.approved_by_author >= self.settings.trusted_after_approved:
+            verdict.status = Status.APPROVED
+            verdict.reasons.append(
+                f"trusted commenter ({facts.approved_by_author} approved before)"
+            )

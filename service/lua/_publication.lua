@@ -1,0 +1,65 @@
+-- Shared by submit, decide and delete (prepended to each when it is registered).
+-- Every script gets the same first KEYS and ARGV:
+-- KEYS[1] comment hash
+-- KEYS[2..5] global state indexes: pending, approved, rejected, spam
+-- KEYS[6..9] article state indexes: pending, approved, rejected, spam
+-- KEYS[10] article roots   KEYS[11] article live counts   KEYS[12] the comment's thread
+-- KEYS[13] article list version   KEYS[14] published counts of all articles
+-- KEYS[15] approved comments per email hash
+-- ARGV[1] comment id   ARGV[2] root id   ARGV[3] root created (ms)   ARGV[4] created (ms)
+-- ARGV[5] a new random list version   ARGV[6] article id   ARGV[7] email hash
+local SLOT = {pending = 0, approved = 1, rejected = 2, spam = 3}
+local COMMENT_ID, ROOT_ID = ARGV[1], ARGV[2]
+
+-- Move the comment between state indexes (either state may be nil).
+local function reindex(old_state, new_state)
+  if old_state then
+    redis.call('ZREM', KEYS[2 + SLOT[old_state]], COMMENT_ID)
+    redis.call('ZREM', KEYS[6 + SLOT[old_state]], COMMENT_ID)
+  end
+  if new_state then
+    redis.call('ZADD', KEYS[2 + SLOT[new_state]], 0, COMMENT_ID)
+    redis.call('ZADD', KEYS[6 + SLOT[new_state]], 0, COMMENT_ID)
+  end
+end
+
+-- Note that the article's public list changed: new version, recounted published comments.
+local function list_changed()
+  redis.call('SET', KEYS[13], ARGV[5])
+  local published = redis.call('ZCARD', KEYS[7])
+  if published > 0 then
+    redis.call('HSET', KEYS[14], ARGV[6], published)
+  else
+    redis.call('HDEL', KEYS[14], ARGV[6])
+  end
+end
+
+local function count_author(delta)
+  if redis.call('HINCRBY', KEYS[15], ARGV[7], delta) <= 0 then
+    redis.call('HDEL', KEYS[15], ARGV[7])
+  end
+end
+
+-- Put the comment in its thread of the public list.
+local function publish()
+  if COMMENT_ID ~= ROOT_ID then
+    -- A reply stays in its thread once published, so it can stand as a placeholder later.
+    redis.call('ZADD', KEYS[12], ARGV[4], COMMENT_ID)
+  end
+  if redis.call('HINCRBY', KEYS[11], ROOT_ID, 1) == 1 then
+    redis.call('ZADD', KEYS[10], ARGV[3], ROOT_ID)
+  end
+  count_author(1)
+  list_changed()
+end
+
+-- Take the comment out of the public list (its thread entry stays as a possible placeholder).
+local function unpublish()
+  if redis.call('HINCRBY', KEYS[11], ROOT_ID, -1) <= 0 then
+    redis.call('HDEL', KEYS[11], ROOT_ID)
+    redis.call('ZREM', KEYS[10], ROOT_ID)
+  end
+  count_author(-1)
+  list_changed()
+end
+
