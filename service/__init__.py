@@ -19,7 +19,7 @@ from service.comments import CommentService
 from service.errors import register_error_handlers
 from service.idempotency import IdempotentSubmissions
 from service.keys import Keys
-from service.moderation import ModerationService
+from service.moderation import ModerationService, SiteRules
 from service.privacy import Privacy
 from service.rate_limits import RateLimits
 from service.request_limits import register_request_limits
@@ -40,6 +40,7 @@ class Services:
     comments: CommentService
     moderation: ModerationService
     idempotency: IdempotentSubmissions
+    site_rules: SiteRules
 
 
 def create_redis(settings: Settings) -> redis.Redis:
@@ -90,6 +91,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ),
         moderation=ModerationService(store, privacy),
         idempotency=IdempotentSubmissions(store),
+        site_rules=SiteRules(store, privacy, settings),
     )
 
     api = Api(app)

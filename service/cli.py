@@ -1,4 +1,4 @@
-"""Command line: `news-comments serve` runs the service as `make run` does."""
+"""Command line: `news-comments serve` (what `make run` does) and `news-comments purge`."""
 
 from __future__ import annotations
 
@@ -128,14 +128,32 @@ def serve() -> int:
             embedded.wait(timeout=10)
 
 
+def purge(older_than_days: int | None) -> int:
+    """Remove pending comments older than `purge_after_days` and report how many went."""
+    from service import EXTENSION, create_app
+
+    app = create_app()
+    services = app.extensions[EXTENSION]
+    days = services.settings.purge_after_days if older_than_days is None else older_than_days
+    removed = services.moderation.purge_pending(days)
+    print(f"Removed {removed} pending comment(s) older than {days} day(s).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch a command."""
     parser = argparse.ArgumentParser(prog="news-comments", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the service under gunicorn (what `make run` does)")
+    purging = commands.add_parser(
+        "purge", help="remove stale pending comments (safe from cron on several hosts)"
+    )
+    purging.add_argument("--older-than-days", type=int, default=None)
     arguments = parser.parse_args(argv)
     if arguments.command == "serve":
         return serve()
+    if arguments.command == "purge":
+        return purge(arguments.older_than_days)
     return 2
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import email_validator
+
 from service.comments import record_view, rfc3339
-from service.errors import CommentNotFound
+from service.errors import CommentNotFound, InvalidField
 from service.models import Decision, Status
 from service.privacy import Privacy
+from service.settings import Settings
 from service.store import Locator, Store
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,23 @@ class ModerationService:
         outcome = self.store.delete(comment_id, locator)
         log.info("moderator %s deleted comment %s (%s)", moderator, comment_id, outcome)
 
+    def purge_pending(self, older_than_days: int, batch: int = 500) -> int:
+        """Delete pending comments older than some days; answer how many this call removed.
+
+        Safe on several hosts at once: each deletion is one atomic step, and a comment another
+        host removed first counts only there.
+        """
+        cutoff_ms = int((datetime.now(UTC).timestamp() - older_than_days * 86400) * 1000)
+        removed = 0
+        while comment_ids := self.store.pending_before(cutoff_ms, batch):
+            locators = self.store.locate_many(comment_ids)
+            for comment_id, locator in zip(comment_ids, locators, strict=True):
+                if locator is not None and self.store.delete(comment_id, locator) != "missing":
+                    removed += 1
+            if all(locator is None for locator in locators):
+                break
+        return removed
+
     def _locate(self, comment_id: str) -> Locator:
         [locator] = self.store.locate_many([comment_id])
         if locator is None:
@@ -95,3 +116,90 @@ class ModerationService:
         view["ip"] = private.ip if private else None
         view["user_agent"] = private.user_agent if private else None
         return view
+
+
+class SiteRules:
+    """What moderators set for the rules: closed articles, moderation modes, the block list."""
+
+    def __init__(self, store: Store, privacy: Privacy, settings: Settings) -> None:
+        self.store = store
+        self.privacy = privacy
+        self.settings = settings
+
+    def article(self, article_id: str) -> dict[str, Any]:
+        """Describe an article's comment settings."""
+        return self._describe(article_id, self.store.article_settings(article_id))
+
+    def close(self, article_id: str, closed: bool, moderator: str) -> dict[str, Any]:
+        """Close or reopen comments on an article."""
+        stored = self.store.set_article(article_id, {"closed": "1" if closed else "0"})
+        log.info(
+            "moderator %s %s article %s", moderator, "closed" if closed else "reopened", article_id
+        )
+        return self._describe(article_id, stored)
+
+    def set_mode(self, article_id: str, mode: str | None, moderator: str) -> dict[str, Any]:
+        """Give an article its own moderation mode, or return it to the site's."""
+        stored = self.store.set_article(article_id, {"moderation_mode": mode or ""})
+        log.info("moderator %s set moderation of article %s to %s", moderator, article_id, mode)
+        return self._describe(article_id, stored)
+
+    def _describe(self, article_id: str, stored: dict[str, str]) -> dict[str, Any]:
+        by_hand = {"1": True, "0": False}.get(stored.get("closed", ""))
+        closes_at = None
+        first_ms = int(stored.get("first_comment_ms", 0))
+        if self.settings.close_after_days > 0 and first_ms:
+            moment = first_ms / 1000 + self.settings.close_after_days * 86400
+            closes_at = rfc3339(datetime.fromtimestamp(moment, UTC))
+        closed = (
+            by_hand
+            if by_hand is not None
+            else bool(closes_at and closes_at <= rfc3339(datetime.now(UTC)))
+        )
+        override = stored.get("moderation_mode") or None
+        return {
+            "article_id": article_id,
+            "closed": closed,
+            "closed_by_hand": by_hand,
+            "closes_at": closes_at,
+            "moderation_mode": override or self.settings.moderation_mode,
+            "moderation_mode_override": override,
+        }
+
+    def blocks(self) -> dict[str, list[str]]:
+        """List the block list, emails decrypted."""
+        sealed_emails, domains, networks = self.store.blocks()
+        emails = sorted(self.privacy.open_email(sealed) for sealed in sealed_emails)
+        return {"emails": emails, "domains": domains, "networks": networks}
+
+    def block(self, kind: str, value: str, blocked: bool, moderator: str) -> bool:
+        """Add or lift a block; tell whether it changed anything."""
+        normalized = self._normalized(kind, value)
+        if kind == "email":
+            email_hash = self.privacy.email_hash(normalized)
+            if blocked:
+                self.store.block_email(email_hash, self.privacy.seal_email(normalized))
+                changed = True
+            else:
+                changed = self.store.unblock_email(email_hash)
+        else:
+            changed = self.store.block_value(f"{kind}s", normalized, blocked)
+        log.info("moderator %s %s a %s", moderator, "blocked" if blocked else "unblocked", kind)
+        return changed
+
+    @staticmethod
+    def _normalized(kind: str, value: str) -> str:
+        value = value.strip()
+        try:
+            if kind == "email":
+                return str(
+                    email_validator.validate_email(value, check_deliverability=False).normalized
+                )
+            if kind == "network":
+                return str(ipaddress.ip_network(value, strict=False))
+        except (ValueError, email_validator.EmailNotValidError) as error:
+            raise InvalidField("value", str(error)) from error
+        domain = value.casefold().lstrip("@")
+        if "." not in domain or any(char.isspace() or char == "@" for char in domain):
+            raise InvalidField("value", "Give a domain such as example.com.")
+        return domain

@@ -45,6 +45,17 @@ class Privacy:
             raise PrivateDataError("private data does not open with this secret") from error
         return PrivateData(email=fields["email"], ip=fields["ip"], user_agent=fields["user_agent"])
 
+    def seal_email(self, email: str) -> bytes:
+        """Seal an email on its own (for the block list)."""
+        return self._fernet.encrypt(email.encode())
+
+    def open_email(self, sealed: bytes) -> str:
+        """Open an email sealed by `seal_email`."""
+        try:
+            return self._fernet.decrypt(sealed).decode()
+        except InvalidToken as error:
+            raise PrivateDataError("private data does not open with this secret") from error
+
     def email_hash(self, email: str) -> str:
         """Give the keyed hash that finds an email's comments without storing the email."""
         return hmac.new(self._lookup_key, email.casefold().encode(), hashlib.sha256).hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from typing import Any
@@ -234,3 +235,58 @@ class DecisionSchema(Schema):
 def is_article_id(value: str) -> bool:
     """Tell whether a string is a valid article id."""
     return _ARTICLE_ID.fullmatch(value) is not None
+
+
+class ArticleSettingsSchema(Schema):
+    """An article's comment settings, as moderators see them."""
+
+    article_id = fields.String(required=True)
+    closed = fields.Boolean(required=True, metadata={"description": "Closed now, by hand or age."})
+    closed_by_hand = fields.Boolean(
+        allow_none=True, metadata={"description": "true or false when set by a moderator."}
+    )
+    closes_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    moderation_mode = fields.String(required=True)
+    moderation_mode_override = fields.String(allow_none=True)
+
+
+class ArticleUpdateSchema(Schema):
+    """Change an article's moderation mode (null goes back to the site's setting)."""
+
+    moderation_mode = fields.String(
+        required=True, allow_none=True, validate=validate.OneOf(["all", "trusted", "off"])
+    )
+
+
+class BlockSchema(Schema):
+    """One entry of the block list."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(["email", "domain", "network"]))
+    value = fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class BlockListSchema(Schema):
+    """The block list: emails, email domains and IP networks."""
+
+    emails = fields.List(fields.String(), required=True)
+    domains = fields.List(fields.String(), required=True)
+    networks = fields.List(fields.String(), required=True)
+
+
+class RuleCheckSchema(CommentCreateSchema):
+    """A sample submission to run the rules on, without storing it."""
+
+    article_id = fields.String(required=True, validate=validate.Regexp(ARTICLE_ID_PATTERN + r"\Z"))
+    ip = fields.IP(load_default=ipaddress.ip_address("127.0.0.1"))
+
+
+class RuleCheckResultSchema(Schema):
+    """What the rules would do with a submission, and why."""
+
+    outcome = fields.String(
+        required=True, metadata={"description": "refused, spam, pending or approved"}
+    )
+    code = fields.Integer(required=True, metadata={"description": "The HTTP status it would get."})
+    message = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True)
+    retry_after = fields.Integer(allow_none=True)

@@ -9,13 +9,20 @@ from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from service.comments import Submission
 from service.models import Decision
 from service.routes import services
 from service.schemas import (
+    ArticleSettingsSchema,
+    ArticleUpdateSchema,
+    BlockListSchema,
+    BlockSchema,
     DecisionSchema,
     ModerationCommentSchema,
     ModerationListSchema,
     ModerationQuerySchema,
+    RuleCheckResultSchema,
+    RuleCheckSchema,
 )
 
 blp = Blueprint(
@@ -94,3 +101,84 @@ for _decision in Decision:
         methods=["POST"],
         endpoint=f"{_decision}_comment",
     )(_decision_view(_decision))
+
+
+@blp.route("/articles/<article_id:article_id>")
+class ArticleSettings(MethodView):
+    """An article's comment settings."""
+
+    @blp.doc(security=[{"moderatorToken": []}])
+    @blp.response(200, ArticleSettingsSchema())
+    def get(self, article_id: str) -> dict[str, Any]:
+        """Read whether an article is closed and how its comments are moderated."""
+        return services().site_rules.article(article_id)
+
+    @blp.doc(security=[{"moderatorToken": []}])
+    @blp.arguments(ArticleUpdateSchema())
+    @blp.response(200, ArticleSettingsSchema())
+    def patch(self, fields: dict[str, Any], article_id: str) -> dict[str, Any]:
+        """Give an article its own moderation mode (null: the site's)."""
+        return services().site_rules.set_mode(article_id, fields["moderation_mode"], g.moderator)
+
+
+@blp.route("/articles/<article_id:article_id>/close", methods=["POST"])
+@blp.doc(security=[{"moderatorToken": []}])
+@blp.response(200, ArticleSettingsSchema())
+def close_article(article_id: str) -> dict[str, Any]:
+    """Close comments on an article: new submissions get 403."""
+    return services().site_rules.close(article_id, True, g.moderator)
+
+
+@blp.route("/articles/<article_id:article_id>/reopen", methods=["POST"])
+@blp.doc(security=[{"moderatorToken": []}])
+@blp.response(200, ArticleSettingsSchema())
+def reopen_article(article_id: str) -> dict[str, Any]:
+    """Reopen comments on an article, whatever its age."""
+    return services().site_rules.close(article_id, False, g.moderator)
+
+
+@blp.route("/blocks")
+class Blocks(MethodView):
+    """The block list: emails, email domains and IP networks."""
+
+    @blp.doc(security=[{"moderatorToken": []}])
+    @blp.response(200, BlockListSchema())
+    def get(self) -> dict[str, Any]:
+        """List blocked emails, domains and networks."""
+        return services().site_rules.blocks()
+
+    @blp.doc(security=[{"moderatorToken": []}])
+    @blp.arguments(BlockSchema())
+    @blp.response(200, BlockListSchema())
+    def post(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Block an email, an email domain (and its subdomains) or an IP network."""
+        services().site_rules.block(fields["kind"], fields["value"], True, g.moderator)
+        return services().site_rules.blocks()
+
+    @blp.doc(security=[{"moderatorToken": []}])
+    @blp.arguments(BlockSchema())
+    @blp.response(200, BlockListSchema())
+    def delete(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Lift a block; 404 if there was none."""
+        if not services().site_rules.block(fields["kind"], fields["value"], False, g.moderator):
+            abort(404, message="That is not on the block list.")
+        return services().site_rules.blocks()
+
+
+@blp.route("/rules/check", methods=["POST"])
+@blp.doc(security=[{"moderatorToken": []}])
+@blp.arguments(RuleCheckSchema())
+@blp.response(200, RuleCheckResultSchema())
+def check_rules(fields: dict[str, Any]) -> dict[str, Any]:
+    """Run the rules on a sample submission without storing it: what they would do, and why."""
+    submission = Submission(
+        name=fields["name"],
+        email=fields["email"],
+        website=fields["website"],
+        body=fields["body"],
+        parent_id=fields["parent_id"],
+        ip=str(fields["ip"]),
+        user_agent="",
+        honeypot=fields.get("subject"),
+    )
+    return services().comments.check(fields["article_id"], submission)

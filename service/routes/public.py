@@ -72,12 +72,19 @@ def wants_html_page() -> bool:
 
 
 @blp.errorhandler(UnprocessableEntity)
-@blp.errorhandler(InvalidField)
+@blp.errorhandler(ServiceError)
 def form_errors(error: Exception) -> Response:
     """Show a plain HTML form's errors in its page; answer JSON clients as everywhere."""
     article_id = (request.view_args or {}).get("article_id")
     if not article_id or not wants_html_page():
         return json_error(error)
+    if isinstance(error, ServiceError) and not isinstance(error, InvalidField):
+        # A rule refused it (closed, blocked, too fast, duplicate): say so above the form.
+        response = render_comments_page(
+            article_id, values=request.form.to_dict(), message=error.message, status=error.code
+        )
+        response.headers.update(error.headers)
+        return response
     return render_comments_page(
         article_id,
         errors=validation_messages(error),

@@ -365,6 +365,15 @@
         class: "nc-remember",
       });
       this.parentInput = el("input", { type: "hidden", name: "parent_id", id: this.id("parent-id"), value: "" });
+      // A field people never see or reach: bots fill it in, and the service files them as spam.
+      this.trap = el("input", {
+        type: "text",
+        name: "subject",
+        id: this.id("subject"),
+        tabindex: "-1",
+        autocomplete: "off",
+        class: "nc-trap-input",
+      });
       this.status = el("div", {
         class: "nc-form-status",
         id: this.id("status"),
@@ -409,6 +418,12 @@
           el("span", { class: "nc-email-notes", id: this.id("email-notes"), text: TEXT.notes }),
           ` ${TEXT.requiredNote} `,
           el("span", { class: "nc-required", text: "*" }),
+        ),
+        el(
+          "p",
+          { class: "nc-trap", "aria-hidden": "true" },
+          el("label", { for: this.id("subject"), text: "Leave this field empty" }),
+          this.trap,
         ),
         field("body", "Comment", this.inputs.body),
         field("name", "Name", this.inputs.name),
@@ -739,6 +754,7 @@
       if (values.website) payload.website = values.website;
       const parentId = this.parentInput.value;
       if (parentId) payload.parent_id = parentId;
+      if (this.trap.value) payload.subject = this.trap.value;
 
       this.clearErrors();
       this.sending = true;
@@ -789,6 +805,12 @@
       const message = data && typeof data.message === "string" && data.message ? data.message : TEXT.awaiting;
       this.inputs.body.value = "";
       if (this.list.contains(this.respond)) this.cancelReply({ restoreFocus: false });
+      if (data && data.published) {
+        // Published at once (a trusted commenter): show it as everyone will see it.
+        this.announce(message);
+        this.load(this.page);
+        return;
+      }
       if (!comment || !comment.id) {
         this.announce(message);
         return;
