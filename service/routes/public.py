@@ -180,7 +180,8 @@ def submit_reply(fields: dict[str, Any], article_id: str) -> BaseResponse:
     answer = services().comments.submit(article_id, submission)
     if wants_html_page():
         # A plain HTML form (no JavaScript): back to the page, with the notice.
-        page = url_for("pages.comments_page", article_id=article_id, posted=1)
+        posted = None if answer["published"] else 1
+        page = url_for("pages.comments_page", article_id=article_id, posted=posted)
         return redirect(f"{page}#respond", 303)
     response = jsonify(SubmissionSchema().dump(answer))
     response.status_code = 201 if answer["published"] else 202
