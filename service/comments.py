@@ -155,7 +155,6 @@ class CommentService:
             self.admission.settings.flood_interval * 1000,
         )
         self._raise_for(outcome)
-        self.store.note_first_comment(article_id, created_ms)
         published = verdict.status is Status.APPROVED
         # Spam is answered exactly as a held comment: nothing tells a spammer it was caught.
         shown_status = Status.APPROVED if published else Status.PENDING

@@ -163,6 +163,7 @@ class Store:
                 *self._transition_keys(comment_id, locator),
                 *self._private_keys(comment_id, locator),
                 *flood_marks,
+                self.keys.article(locator.article_id),
             ],
             args=[
                 *self._transition_args(comment_id, locator),
@@ -345,11 +346,6 @@ class Store:
     def flood_marks(self, ip_hash: str, email_hash: str) -> tuple[str, str]:
         """Name the flood marks of a client's IP and email."""
         return self.keys.flood("ip", ip_hash), self.keys.flood("email", email_hash)
-
-    @_guarded
-    def note_first_comment(self, article_id: str, created_ms: int) -> None:
-        """Remember when an article got its first comment (its auto-closing clock)."""
-        self.client.hsetnx(self.keys.article(article_id), "first_comment_ms", created_ms)
 
     @_guarded
     def set_article(self, article_id: str, fields: dict[str, str]) -> dict[str, str]:
