@@ -327,3 +327,23 @@ def test_details_are_remembered_only_when_asked(fresh_service: LiveService, page
     page.reload()
     expect(field(page, "Email *")).to_have_value("")
     assert page.context.cookies() == []
+
+
+def test_a_bot_filling_the_hidden_field_is_filed_as_spam(
+    fresh_service: LiveService, page: Page
+) -> None:
+    """The hidden field stays out of readers' way; a bot that fills it sees the usual notice."""
+    open_article(page, fresh_service)
+    trap = page.locator("input[name=subject]")
+    expect(trap).to_have_attribute("tabindex", "-1")
+    assert trap.evaluate("input => input.closest('[aria-hidden=true]') !== null")
+    fill_form(page, "Cheap watches here.", "Bot", "bot@example.com")
+    trap.fill("Buy now")
+    post(page)
+    expect(
+        comment_item(page, "Cheap watches here.").get_by_text(AWAITING_MODERATION)
+    ).to_be_visible()
+    assert fresh_service.queue(article_id=DEMO_ARTICLE_ID) == []
+    (spam,) = fresh_service.queue(status="spam", article_id=DEMO_ARTICLE_ID)
+    assert spam["body"] == "Cheap watches here."
+    assert any("honeypot" in reason for reason in spam["reasons"])
