@@ -129,13 +129,17 @@ class Admission:
         if verdict.status is not Status.SPAM:
             self._publication(facts, verdict)
         if verdict.status is Status.PENDING and facts.pending >= self.settings.max_pending:
-            raise Refused(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                QUEUE_FULL_MESSAGE,
-                "queue_full",
-                retry_after=self.settings.retry_after_seconds * 12,
-            )
+            raise self.queue_full()
         return verdict
+
+    def queue_full(self) -> Refused:
+        """Give the refusal for a full moderation queue."""
+        return Refused(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            QUEUE_FULL_MESSAGE,
+            "queue_full",
+            retry_after=self.settings.retry_after_seconds * 12,
+        )
 
     def _closed(self, facts: AdmissionFacts) -> None:
         closed = facts.article.get("closed")

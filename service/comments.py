@@ -153,6 +153,7 @@ class CommentService:
             locator,
             self.store.flood_marks(candidate.ip_hash, candidate.email_hash),
             self.admission.settings.flood_interval * 1000,
+            self.admission.settings.max_pending,
         )
         self._raise_for(outcome)
         published = verdict.status is Status.APPROVED
@@ -220,6 +221,8 @@ class CommentService:
             raise Refused(HTTPStatus.TOO_MANY_REQUESTS, FLOOD_MESSAGE, "flood", wait)
         if outcome.verdict == "duplicate":
             raise Refused(HTTPStatus.CONFLICT, DUPLICATE_MESSAGE, "duplicate")
+        if outcome.verdict == "queue_full":
+            raise self.admission.queue_full()
 
     def _published_parent(self, article_id: str, parent_id: str) -> Comment:
         fields = self.store.comment_fields(article_id, parent_id)

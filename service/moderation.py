@@ -94,7 +94,10 @@ class ModerationService:
         while comment_ids := self.store.pending_before(cutoff_ms, batch):
             locators = self.store.locate_many(comment_ids)
             for comment_id, locator in zip(comment_ids, locators, strict=True):
-                if locator is not None and self.store.delete(comment_id, locator) != "missing":
+                if locator is None:
+                    continue
+                outcome = self.store.delete(comment_id, locator, only_if=Status.PENDING)
+                if outcome in ("deleted", "placeholder"):
                     removed += 1
             if all(locator is None for locator in locators):
                 break
@@ -199,7 +202,11 @@ class SiteRules:
                 return str(ipaddress.ip_network(value, strict=False))
         except (ValueError, email_validator.EmailNotValidError) as error:
             raise InvalidField("value", str(error)) from error
-        domain = value.casefold().lstrip("@")
-        if "." not in domain or any(char.isspace() or char == "@" for char in domain):
-            raise InvalidField("value", "Give a domain such as example.com.")
-        return domain
+        # The same normalization as submitted emails get, so a block always matches them.
+        try:
+            checked = email_validator.validate_email(
+                f"x@{value.removeprefix('@')}", check_deliverability=False
+            )
+        except email_validator.EmailNotValidError as error:
+            raise InvalidField("value", "Give a domain such as example.com.") from error
+        return str(checked.domain).casefold()

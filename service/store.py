@@ -154,6 +154,7 @@ class Store:
         locator: Locator,
         flood_marks: tuple[str, str],
         flood_ms: int,
+        max_pending: int,
     ) -> Outcome:
         """Store a new comment once, in its state; refuse a flood or a duplicate atomically."""
         comment_id = comment.comment_id
@@ -172,6 +173,7 @@ class Store:
                 comment.parent_id or "",
                 str(comment.status),
                 flood_ms,
+                max_pending,
                 *fields,
             ],
         )
@@ -203,8 +205,9 @@ class Store:
         return outcome, previous
 
     @_guarded
-    def delete(self, comment_id: str, locator: Locator) -> str:
-        """Delete a comment and its private data; answer "missing", "deleted" or "placeholder"."""
+    def delete(self, comment_id: str, locator: Locator, only_if: Status | None = None) -> str:
+        """Delete a comment and its private data (only in state `only_if`, when given); answer
+        "missing", "deleted", "placeholder" or "kept" (it was in another state)."""
         result = self._delete(
             keys=[
                 *self._transition_keys(comment_id, locator),
@@ -213,6 +216,7 @@ class Store:
             args=[
                 *self._transition_args(comment_id, locator),
                 "1" if locator.parent_id else "0",
+                str(only_if) if only_if else "",
             ],
         )
         return _text(result)

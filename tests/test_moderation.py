@@ -263,7 +263,7 @@ def test_retried_submission_is_stored_once(
     comment = Comment.from_fields(fields)
     [locator] = services.store.locate_many([comment_id])
     assert isinstance(locator, Locator)
-    again = services.store.add(comment, b"sealed", locator, ("flood:a", "flood:b"), 0)
+    again = services.store.add(comment, b"sealed", locator, ("flood:a", "flood:b"), 0, 10)
     assert again.verdict == "exists"
     assert redis_client.zcard(f"{key_prefix}:{{global}}:status:pending") == 1
     assert redis_client.zcard(f"{key_prefix}:{{article-1}}:status:pending") == 1

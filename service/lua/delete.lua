@@ -4,10 +4,14 @@
 -- KEYS[16] private data   KEYS[17] comment locator   KEYS[18] email index
 -- KEYS[19] parent comment hash (the comment's own key when none)   KEYS[20] duplicate fingerprint
 -- ARGV[8] "1" when the comment replies to another
--- Returns "missing", "deleted" or "placeholder".
+-- ARGV[9] a state the comment must be in to be deleted, or "" for any
+-- Returns "missing", "kept" (in another state than ARGV[9]), "deleted" or "placeholder".
 local state = redis.call('HGET', KEYS[1], 'status')
 if not state or SLOT[state] == nil then
   return 'missing'
+end
+if ARGV[9] ~= '' and state ~= ARGV[9] then
+  return 'kept'
 end
 
 reindex(state, nil)

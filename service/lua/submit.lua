@@ -7,9 +7,9 @@
 -- KEYS[23] article settings (its first comment's time starts the auto-closing clock)
 -- ARGV[8] sealed private data   ARGV[9] locator record   ARGV[10] parent id or ""
 -- ARGV[11] state: pending, approved or spam   ARGV[12] flood interval (ms, 0 = off)
--- ARGV[13..] comment hash field, value pairs
--- Returns {"created"}, {"exists"}, {"no_parent"}, {"flood", ms to wait} or
--- {"duplicate", comment id}.
+-- ARGV[13] most comments that may wait   ARGV[14..] comment hash field, value pairs
+-- Returns {"created"}, {"exists"}, {"no_parent"}, {"flood", ms to wait},
+-- {"duplicate", comment id} or {"queue_full"}.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
 end
@@ -19,6 +19,9 @@ if flood_ms > 0 then
   if wait > 0 then
     return {'flood', wait}
   end
+end
+if ARGV[11] == 'pending' and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[13]) then
+  return {'queue_full'}
 end
 local original = redis.call('GET', KEYS[20])
 if original then
@@ -31,7 +34,7 @@ if ARGV[10] ~= '' then
   redis.call('HINCRBY', KEYS[19], 'replies', 1)
 end
 
-redis.call('HSET', KEYS[1], unpack(ARGV, 13))
+redis.call('HSET', KEYS[1], unpack(ARGV, 14))
 redis.call('SET', KEYS[16], ARGV[8])
 redis.call('HSET', KEYS[17], COMMENT_ID, ARGV[9])
 redis.call('ZADD', KEYS[18], 0, COMMENT_ID)
