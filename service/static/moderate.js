@@ -335,6 +335,9 @@
     addDetail(details, 'IP', comment.ip, 'ip');
     addDetail(details, 'Reply to', comment.parent_id, 'parent');
     addDetail(details, 'User agent', comment.user_agent, 'user-agent');
+    if (Array.isArray(comment.reasons) && comment.reasons.length) {
+      addDetail(details, 'Flagged', comment.reasons.join('; '), 'rule-reasons');
+    }
     if (comment.status && comment.status !== 'pending') {
       addDetail(details, 'Status', comment.status, 'status');
       addDetail(details, 'Decided by', comment.decided_by, 'decided-by');

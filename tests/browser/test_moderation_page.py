@@ -168,3 +168,13 @@ def test_page_refuses_framing_and_runs_under_its_csp(
     expect(queue_item(page, comment["id"])).to_have_count(0)
     assert watch.csp_violations == []
     assert watch.page_errors == []
+
+
+def test_a_held_comment_shows_why(service: LiveService, page: Page) -> None:
+    """A comment the rules held for review shows the rule's reason to the moderator."""
+    held = service.submit(
+        ARTICLE, body="See https://one.example/a and https://two.example/b for more."
+    )
+    sign_in(page, service)
+    item = queue_item(page, str(held["id"]))
+    expect(item.locator(".rule-reasons")).to_contain_text("2 links")
