@@ -37,12 +37,11 @@ def _guarded(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _script_source(name: str) -> str:
-    """Give a transition's Lua source, after the helpers every transition shares."""
+def _script_source(name: str, *, transition: bool = True) -> str:
+    """Give a script's Lua source; a transition's comes after the helpers transitions share."""
     folder = resources.files("service").joinpath("lua")
-    return (
-        folder.joinpath("_publication.lua").read_text() + folder.joinpath(f"{name}.lua").read_text()
-    )
+    shared = folder.joinpath("_publication.lua").read_text() if transition else ""
+    return shared + folder.joinpath(f"{name}.lua").read_text()
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,7 @@ class Store:
         self._submit = client.register_script(_script_source("submit"))
         self._decide = client.register_script(_script_source("decide"))
         self._delete = client.register_script(_script_source("delete"))
+        self._facts = client.register_script(_script_source("facts", transition=False))
 
     # --- writes -------------------------------------------------------------------------
     def _transition_keys(self, comment_id: str, locator: Locator) -> list[str]:
@@ -313,37 +313,33 @@ class Store:
     def admission_facts(
         self, article_id: str, email_hash: str, ip_hash: str, fingerprint: str
     ) -> AdmissionFacts:
-        """Read in one round trip what the submission rules need to know."""
+        """Read in one step what the submission rules need to know."""
         keys = self.keys
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hgetall(keys.article(article_id))
-        pipe.hexists(keys.blocks("emails"), email_hash)
-        pipe.smembers(keys.blocks("domains"))
-        pipe.smembers(keys.blocks("networks"))
-        pipe.pttl(keys.flood("ip", ip_hash))
-        pipe.pttl(keys.flood("email", email_hash))
-        pipe.get(keys.duplicate(article_id, fingerprint))
-        pipe.hget(keys.approved_by_email(), email_hash)
-        pipe.zcard(keys.queue(Status.PENDING))
-        (
-            article,
-            email_blocked,
-            domains,
-            networks,
-            ip_wait,
-            email_wait,
-            original,
-            approved,
-            queued,
-        ) = pipe.execute()
+        article, email_blocked, domains, networks, wait_ms, original, approved, queued = (
+            self._facts(
+                keys=[
+                    keys.article(article_id),
+                    keys.blocks("emails"),
+                    keys.blocks("domains"),
+                    keys.blocks("networks"),
+                    keys.flood("ip", ip_hash),
+                    keys.flood("email", email_hash),
+                    keys.duplicate(article_id, fingerprint),
+                    keys.approved_by_email(),
+                    keys.queue(Status.PENDING),
+                ],
+                args=[email_hash],
+            )
+        )
+        pairs = zip(article[0::2], article[1::2], strict=True)
         return AdmissionFacts(
-            article=_decoded(article),
+            article={_text(name): _text(value) for name, value in pairs},
             email_blocked=bool(email_blocked),
             blocked_domains=frozenset(_text(domain) for domain in domains),
             blocked_networks=frozenset(_text(network) for network in networks),
-            flood_wait_ms=max(int(ip_wait), int(email_wait), 0),
-            duplicate_of=_text(original) if original is not None else None,
-            approved_by_author=int(approved or 0),
+            flood_wait_ms=int(wait_ms),
+            duplicate_of=_text(original) if original else None,
+            approved_by_author=int(approved),
             pending=int(queued),
         )
 
