@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +105,12 @@ def moderator() -> dict[str, str]:
     return {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}
 
 
-@pytest.fixture
-def live_server(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> Iterator[str]:
-    """Run the service under gunicorn, as deployed; give its base URL."""
-    port = get_port(None)
-    config = app_config(redis_url, key_prefix)
+def start_gunicorn(
+    redis_url: str, key_prefix: str, port: int, log: Path, **overrides: Any
+) -> subprocess.Popen[bytes]:
+    """Start the service under gunicorn, as deployed, with test settings; log to a file (an
+    unread pipe could fill and stall it). The caller waits for it to answer."""
+    config = app_config(redis_url, key_prefix, **overrides)
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
@@ -119,29 +120,54 @@ def live_server(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> I
         **{f"COMMENTS_{name.upper()}": str(value) for name, value in config.items()},
     }
     env.pop("COMMENTS_REDIS_URL")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "service.wsgi:app"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "service.wsgi:app"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_gunicorn(server: subprocess.Popen[bytes]) -> None:
+    """Stop a server started by `start_gunicorn`."""
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture
+def live_server(
+    redis_url: str, key_prefix: str, redis_client: redis.Redis, tmp_path: Path
+) -> Iterator[str]:
+    """Run the service under gunicorn, as deployed; give its base URL."""
+    port = get_port(None)
+    server = start_gunicorn(redis_url, key_prefix, port, tmp_path / "gunicorn.log")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_answers(base, server)
         yield base
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if server.stdout:
-            server.stdout.close()
+        stop_gunicorn(server)
+
+
+ClientFactory = Callable[..., FlaskClient]
+
+
+@pytest.fixture
+def make_client(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> ClientFactory:
+    """Build clients of apps with some settings turned on, all on this test's key prefix."""
+
+    def build(**overrides: Any) -> FlaskClient:
+        return create_app(app_config(redis_url, key_prefix, **overrides)).test_client()
+
+    return build
 
 
 def wait_until_answers(base: str, server: subprocess.Popen[bytes]) -> None:
     """Wait for a freshly started server to answer /healthz."""
     for _ in range(200):
         if server.poll() is not None:
-            output = server.stdout.read().decode() if server.stdout else ""
-            raise RuntimeError(f"the server exited early:\n{output}")
+            raise RuntimeError("the server exited early; see its log")
         try:
             with urllib.request.urlopen(f"{base}/healthz", timeout=1) as answer:
                 if answer.status == 200:

@@ -7,14 +7,13 @@ flood and rate limits off) and checks both the answer and what Redis holds after
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +24,14 @@ from port_for import get_port
 from werkzeug.test import TestResponse
 
 from service import EXTENSION, create_app
-from service.cli import GUNICORN_CONFIG
-from tests.conftest import MODERATOR_TOKENS, app_config, wait_until_answers
+from tests.conftest import (
+    MODERATOR_TOKENS,
+    ClientFactory,
+    app_config,
+    start_gunicorn,
+    stop_gunicorn,
+    wait_until_answers,
+)
 from tests.helpers import decide, listing, reply
 
 ARTICLE = "article-1"
@@ -39,21 +44,6 @@ QUEUE_FULL = "The moderation queue is full. Please try again later."
 AWAITING = "Your comment is awaiting moderation."
 PUBLISHED = "Your comment is published."
 MODERATOR = {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}
-
-ClientFactory = Callable[..., FlaskClient]
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def make_client(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> ClientFactory:
-    """Build clients of apps with some settings turned on, all on this test's key prefix."""
-
-    def build(**overrides: Any) -> FlaskClient:
-        return create_app(app_config(redis_url, key_prefix, **overrides)).test_client()
-
-    return build
 
 
 def post(
@@ -277,37 +267,18 @@ def test_rate_limit_holds_under_concurrent_submissions(
     assert len(pending_ids(redis_client, key_prefix)) == 3
 
 
-def start_server(
-    redis_url: str, key_prefix: str, port: int, **overrides: Any
-) -> subprocess.Popen[bytes]:
-    """Start the service under gunicorn with some settings; the caller waits for it."""
-    config = app_config(redis_url, key_prefix, **overrides)
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-        **{f"COMMENTS_{name.upper()}": str(value) for name, value in config.items()},
-    }
-    env.pop("COMMENTS_REDIS_URL")
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "service.wsgi:app"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
 @pytest.fixture
-def two_servers(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> Iterator[list[str]]:
+def two_servers(
+    redis_url: str, key_prefix: str, redis_client: redis.Redis, tmp_path: Path
+) -> Iterator[list[str]]:
     """Run two gunicorn processes sharing one Redis and one key prefix; give their base URLs."""
     servers: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
-        for _ in range(2):
+        for number in range(2):
             port = get_port(None)
-            process = start_server(
-                redis_url, key_prefix, port, rate_limits="3/minute", flood_interval=0
+            log = tmp_path / f"gunicorn-{number}.log"
+            process = start_gunicorn(
+                redis_url, key_prefix, port, log, rate_limits="3/minute", flood_interval=0
             )
             servers.append((f"http://127.0.0.1:{port}", process))
         for base, process in servers:
@@ -315,10 +286,7 @@ def two_servers(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> I
         yield [base for base, _ in servers]
     finally:
         for _, process in servers:
-            process.terminate()
-            process.wait(timeout=30)
-            if process.stdout:
-                process.stdout.close()
+            stop_gunicorn(process)
 
 
 def http_post(base: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:

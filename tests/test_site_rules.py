@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,8 +11,7 @@ import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from service import create_app
-from tests.conftest import MODERATOR_TOKENS, app_config
+from tests.conftest import MODERATOR_TOKENS, ClientFactory
 from tests.helpers import decide, keyspace_mentions, reply
 
 ARTICLE = "article-1"
@@ -25,18 +23,6 @@ FLOOD = "You are posting comments too quickly. Slow down."
 AWAITING = "Your comment is awaiting moderation."
 PUBLISHED = "Your comment is published."
 DAY_MS = 86_400_000
-
-ClientFactory = Callable[..., FlaskClient]
-
-
-@pytest.fixture
-def make_client(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> ClientFactory:
-    """Build clients of apps with some settings, all on this test's key prefix."""
-
-    def build(**overrides: Any) -> FlaskClient:
-        return create_app(app_config(redis_url, key_prefix, **overrides)).test_client()
-
-    return build
 
 
 def post(

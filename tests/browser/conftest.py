@@ -8,10 +8,8 @@ browser context; uncaught page errors, dialogs and Content-Security-Policy viola
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -37,8 +35,7 @@ from playwright.sync_api import (
 )
 from port_for import get_port
 
-from service.cli import GUNICORN_CONFIG
-from tests.conftest import MODERATOR_TOKENS, app_config
+from tests.conftest import MODERATOR_TOKENS, start_gunicorn, stop_gunicorn
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -180,33 +177,15 @@ def running_service(redis_url: str, key_prefix: str, log_dir: Path) -> Iterator[
     """Run the service under gunicorn, as deployed, with its own origin allowed for CORS."""
     port = get_port(None)
     base = f"http://127.0.0.1:{port}"
-    config = app_config(redis_url, key_prefix, cors_origins=base)
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-        **{f"COMMENTS_{name.upper()}": str(value) for name, value in config.items()},
-    }
-    env.pop("COMMENTS_REDIS_URL")
     log = log_dir / f"gunicorn-{key_prefix}.log"
-    # The log goes to a file: an unread pipe would fill up and stall the server.
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "service.wsgi:app"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    server = start_gunicorn(redis_url, key_prefix, port, log, cors_origins=base)
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     service = LiveService(base=base, key_prefix=key_prefix, redis=client, log=log)
     try:
         _wait_until_ready(base, server, log)
         yield service
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_gunicorn(server)
         service.wipe()
         client.close()
 
