@@ -63,6 +63,20 @@ class Submission:
     user_agent: str
     honeypot: str | None = None
 
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any], ip: str, user_agent: str) -> Submission:
+        """Build a submission from the fields of a validated reply form."""
+        return cls(
+            name=fields["name"],
+            email=fields["email"],
+            website=fields["website"],
+            body=fields["body"],
+            parent_id=fields["parent_id"],
+            ip=ip,
+            user_agent=user_agent,
+            honeypot=fields.get("subject"),
+        )
+
 
 def new_comment_id(now_ms: int) -> str:
     """Make a comment id that sorts by arrival: 12 hex digits of milliseconds, 10 random."""

@@ -171,14 +171,5 @@ class Blocks(MethodView):
 @blp.response(200, RuleCheckResultSchema())
 def check_rules(fields: dict[str, Any]) -> dict[str, Any]:
     """Run the rules on a sample submission without storing it: what they would do, and why."""
-    submission = Submission(
-        name=fields["name"],
-        email=fields["email"],
-        website=fields["website"],
-        body=fields["body"],
-        parent_id=fields["parent_id"],
-        ip=str(fields["ip"]),
-        user_agent="",
-        honeypot=fields.get("subject"),
-    )
+    submission = Submission.from_fields(fields, ip=str(fields["ip"]), user_agent="")
     return services().comments.check(fields["article_id"], submission)

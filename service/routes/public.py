@@ -167,15 +167,10 @@ class ArticleComments(MethodView):
 
 def submit_reply(fields: dict[str, Any], article_id: str) -> BaseResponse:
     """Submit a validated reply and answer as its sender expects: JSON, or a page."""
-    submission = Submission(
-        name=fields["name"],
-        email=fields["email"],
-        website=fields["website"],
-        body=fields["body"],
-        parent_id=fields["parent_id"],
+    submission = Submission.from_fields(
+        fields,
         ip=client_ip(services().comments.admission.trusted_proxies),
         user_agent=request.user_agent.string[:MAX_USER_AGENT],
-        honeypot=fields.get("subject"),
     )
     answer = services().comments.submit(article_id, submission)
     if wants_html_page():
