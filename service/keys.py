@@ -85,6 +85,10 @@ class Keys:
         """Set of blocked emails (as hashes), email domains or IP networks."""
         return f"{self.prefix}:{{global}}:blocks:{kind}"
 
+    def audit(self) -> str:
+        """Stream of every moderation action, oldest first (it never holds an email)."""
+        return f"{self.prefix}:{{global}}:audit"
+
     def idempotency(self, key_hash: str) -> str:
         """String holding the first answer given for an Idempotency-Key."""
         return f"{self.prefix}:{{global}}:idempotency:{key_hash}"

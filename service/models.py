@@ -45,6 +45,27 @@ class Decision(StrEnum):
         }[self]
 
 
+class ReasonCode(StrEnum):
+    """Why a moderator rejected a comment (moderators only ever see it)."""
+
+    SPAM = "spam"
+    OFF_TOPIC = "off_topic"
+    ABUSIVE = "abusive"
+    PERSONAL_ATTACK = "personal_attack"
+    ADVERTISING = "advertising"
+    OTHER = "other"
+
+
+@dataclasses.dataclass(frozen=True)
+class Act:
+    """Who does a moderation action, when, and why."""
+
+    moderator: str
+    at: str
+    reason: str | None = None
+    reason_code: ReasonCode | None = None
+
+
 @dataclasses.dataclass(frozen=True)
 class PrivateData:
     """What a reader gave or sent that is never published."""

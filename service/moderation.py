@@ -12,12 +12,15 @@ import email_validator
 
 from service.comments import record_view, rfc3339
 from service.errors import CommentNotFound, InvalidField
-from service.models import Decision, Status
+from service.models import Act, Decision, ReasonCode, Status
 from service.privacy import Privacy
 from service.settings import Settings
 from service.store import Locator, Store
 
 log = logging.getLogger(__name__)
+AUDIT_BATCH = 200
+# A filtered read of the audit log looks at most this many entries per request.
+AUDIT_SCAN_LIMIT = 20_000
 
 
 class ModerationService:
@@ -55,14 +58,17 @@ class ModerationService:
         return self._view(fields, sealed)
 
     def decide(
-        self, comment_id: str, decision: Decision, moderator: str, reason: str | None
+        self,
+        comment_id: str,
+        decision: Decision,
+        moderator: str,
+        reason: str | None = None,
+        reason_code: ReasonCode | None = None,
     ) -> dict[str, Any]:
         """Approve, reject or mark as spam; the same decision again changes nothing."""
         locator = self._locate(comment_id)
-        decided_at = rfc3339(datetime.now(UTC))
-        outcome, previous = self.store.decide(
-            comment_id, locator, decision.status, moderator, decided_at, reason
-        )
+        act = Act(moderator, rfc3339(datetime.now(UTC)), reason, reason_code)
+        outcome, previous = self.store.decide(comment_id, locator, decision.status, act)
         if outcome == "missing":
             raise CommentNotFound()
         if outcome == "changed":
@@ -75,12 +81,84 @@ class ModerationService:
             )
         return self._read(comment_id, locator)
 
+    def decide_many(
+        self,
+        comment_ids: list[str],
+        decision: Decision,
+        moderator: str,
+        reason: str | None = None,
+        reason_code: ReasonCode | None = None,
+    ) -> list[dict[str, Any]]:
+        """Take one decision on many comments, each atomically; answer a result per id."""
+        act = Act(moderator, rfc3339(datetime.now(UTC)), reason, reason_code)
+        unique = list(dict.fromkeys(comment_ids))
+        results = []
+        for comment_id, locator in zip(unique, self.store.locate_many(unique), strict=True):
+            outcome, previous = (
+                self.store.decide(comment_id, locator, decision.status, act)
+                if locator is not None
+                else ("missing", None)
+            )
+            found = outcome != "missing"
+            results.append(
+                {
+                    "id": comment_id,
+                    "outcome": outcome if found else "not_found",
+                    "previous_status": previous if outcome == "changed" else None,
+                    "status": decision.status if found else None,
+                }
+            )
+        changed = sum(result["outcome"] == "changed" for result in results)
+        log.info(
+            "moderator %s: %s on %d comment(s), %d changed",
+            moderator,
+            decision,
+            len(unique),
+            changed,
+        )
+        return results
+
+    def stats(self) -> dict[str, Any]:
+        """Count comments per state and tell how long the oldest pending one has waited."""
+        counts, oldest_id = self.store.state_counts()
+        oldest_at = age = None
+        if oldest_id is not None:
+            created_ms = int(oldest_id[:12], 16)
+            oldest_at = rfc3339(datetime.fromtimestamp(created_ms / 1000, UTC))
+            age = max(0, int(datetime.now(UTC).timestamp() - created_ms / 1000))
+        return {
+            "counts": {str(status): count for status, count in counts.items()},
+            "oldest_pending_at": oldest_at,
+            "oldest_pending_age_seconds": age,
+        }
+
+    def audit(self, filters: dict[str, str], limit: int, before: str | None) -> dict[str, Any]:
+        """Read the audit log newest first, filtered by moderator, article, comment or action."""
+        wanted = {name: value for name, value in filters.items() if value}
+        entries: list[dict[str, Any]] = []
+        cursor, scanned = before, 0
+        # Filters apply while reading, a bounded batch at a time; one entry past the page tells
+        # whether there is a next one.
+        while len(entries) <= limit and scanned < AUDIT_SCAN_LIMIT:
+            batch = self.store.audit_entries(cursor, AUDIT_BATCH)
+            for entry_id, fields in batch:
+                scanned += 1
+                if all(fields.get(name) == value for name, value in wanted.items()):
+                    entries.append({"id": entry_id, **fields})
+            if len(batch) < AUDIT_BATCH:
+                break
+            cursor = batch[-1][0]
+        page = entries[:limit]
+        more = len(entries) > limit or scanned >= AUDIT_SCAN_LIMIT
+        return {"entries": page, "next_cursor": page[-1]["id"] if more and page else None}
+
     def delete(self, comment_id: str, moderator: str) -> None:
         """Delete a comment and all its private data; its published replies stay."""
         locator = self._locate(comment_id)
         # "missing" here means it went after we found it (another moderator, or this very
         # command re-sent after a lost reply): the comment is gone either way.
-        outcome = self.store.delete(comment_id, locator)
+        act = Act(moderator, rfc3339(datetime.now(UTC)))
+        outcome = self.store.delete(comment_id, locator, act)
         log.info("moderator %s deleted comment %s (%s)", moderator, comment_id, outcome)
 
     def purge_pending(self, older_than_days: int, batch: int = 500) -> int:
@@ -90,13 +168,14 @@ class ModerationService:
         host removed first counts only there.
         """
         cutoff_ms = int((datetime.now(UTC).timestamp() - older_than_days * 86400) * 1000)
+        act = Act("purge", rfc3339(datetime.now(UTC)))
         removed = 0
         while comment_ids := self.store.pending_before(cutoff_ms, batch):
             locators = self.store.locate_many(comment_ids)
             for comment_id, locator in zip(comment_ids, locators, strict=True):
                 if locator is None:
                     continue
-                outcome = self.store.delete(comment_id, locator, only_if=Status.PENDING)
+                outcome = self.store.delete(comment_id, locator, act, only_if=Status.PENDING)
                 if outcome in ("deleted", "placeholder"):
                     removed += 1
             if all(locator is None for locator in locators):
@@ -111,7 +190,7 @@ class ModerationService:
 
     def _view(self, fields: dict[str, str], sealed: bytes | None) -> dict[str, Any]:
         view = record_view(fields) | {"status": Status(fields["status"])}
-        for name in ("decided_by", "decided_at", "reason"):
+        for name in ("decided_by", "decided_at", "reason", "reason_code"):
             view[name] = fields.get(name)
         view["reasons"] = json.loads(fields.get("reasons", "[]"))
         private = self.privacy.decrypt(sealed) if sealed else None
@@ -136,6 +215,7 @@ class SiteRules:
     def close(self, article_id: str, closed: bool, moderator: str) -> dict[str, Any]:
         """Close or reopen comments on an article."""
         stored = self.store.set_article(article_id, {"closed": "1" if closed else "0"})
+        self._audit("close" if closed else "reopen", moderator, article_id=article_id)
         log.info(
             "moderator %s %s article %s", moderator, "closed" if closed else "reopened", article_id
         )
@@ -144,6 +224,7 @@ class SiteRules:
     def set_mode(self, article_id: str, mode: str | None, moderator: str) -> dict[str, Any]:
         """Give an article its own moderation mode, or return it to the site's."""
         stored = self.store.set_article(article_id, {"moderation_mode": mode or ""})
+        self._audit("moderation_mode", moderator, article_id=article_id, after=mode or "site")
         log.info("moderator %s set moderation of article %s to %s", moderator, article_id, mode)
         return self._describe(article_id, stored)
 
@@ -187,8 +268,18 @@ class SiteRules:
                 changed = self.store.unblock_email(email_hash)
         else:
             changed = self.store.block_value(f"{kind}s", normalized, blocked)
+        if changed:
+            # The audit names the kind of block, never the blocked email itself.
+            shown = "" if kind == "email" else normalized
+            self._audit(
+                "block" if blocked else "unblock", moderator, after=f"{kind} {shown}".strip()
+            )
         log.info("moderator %s %s a %s", moderator, "blocked" if blocked else "unblocked", kind)
         return changed
+
+    def _audit(self, action: str, moderator: str, **fields: str) -> None:
+        entry = {"action": action, "moderator": moderator, "at": rfc3339(datetime.now(UTC))}
+        self.store.audit(entry | fields)
 
     @staticmethod
     def _normalized(kind: str, value: str) -> str:

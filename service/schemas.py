@@ -10,7 +10,7 @@ from typing import Any
 import email_validator
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from service.models import Status
+from service.models import Decision, ReasonCode, Status
 
 ARTICLE_ID_PATTERN = r"[A-Za-z0-9\-_.~:]{1,200}"
 COMMENT_ID_PATTERN = r"[0-9a-f]{22}"
@@ -214,6 +214,7 @@ class ModerationCommentSchema(PublicCommentSchema):
     decided_by = fields.String(allow_none=True)
     decided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     reason = fields.String(allow_none=True)
+    reason_code = fields.String(allow_none=True)
     reasons = fields.List(
         fields.String(), metadata={"description": "Why the submission rules held or filed it."}
     )
@@ -227,9 +228,83 @@ class ModerationListSchema(Schema):
 
 
 class DecisionSchema(Schema):
-    """Why a moderator decided as they did."""
+    """Why a moderator decided as they did: a code and free text, seen by moderators only."""
 
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    reason_code = fields.Enum(ReasonCode, by_value=True, load_default=None, allow_none=True)
+
+
+class BulkDecisionSchema(DecisionSchema):
+    """One decision for many comments."""
+
+    ids = fields.List(
+        fields.String(validate=validate.Regexp(COMMENT_ID_PATTERN + r"\Z")),
+        required=True,
+        validate=validate.Length(min=1, max=200),
+    )
+    action = fields.Enum(Decision, by_value=True, required=True)
+
+
+class BulkResultSchema(Schema):
+    """What one comment of a bulk decision became."""
+
+    id = fields.String(required=True)
+    outcome = fields.String(
+        required=True, metadata={"description": "changed, unchanged or not_found"}
+    )
+    previous_status = fields.Enum(Status, by_value=True, allow_none=True)
+    status = fields.Enum(Status, by_value=True, allow_none=True)
+
+
+class BulkResultsSchema(Schema):
+    """A result per id of a bulk decision."""
+
+    results = fields.List(fields.Nested(BulkResultSchema), required=True)
+
+
+class StatsSchema(Schema):
+    """The moderation desk at a glance."""
+
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    oldest_pending_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    oldest_pending_age_seconds = fields.Integer(allow_none=True)
+
+
+class AuditQuerySchema(Schema):
+    """Which audit entries to read, newest first."""
+
+    moderator = fields.String(load_default=None, validate=validate.Length(max=100))
+    article_id = fields.String(
+        load_default=None, validate=validate.Regexp(ARTICLE_ID_PATTERN + r"\Z")
+    )
+    comment_id = fields.String(
+        load_default=None, validate=validate.Regexp(COMMENT_ID_PATTERN + r"\Z")
+    )
+    action = fields.String(load_default=None, validate=validate.Length(max=40))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d+-\d+\Z"))
+
+
+class AuditEntrySchema(Schema):
+    """One moderation action: who, what, when, before and after. Never an email."""
+
+    id = fields.String(required=True)
+    action = fields.String(required=True)
+    moderator = fields.String(required=True)
+    at = fields.String(required=True, metadata={"format": "date-time"})
+    comment_id = fields.String()
+    article_id = fields.String()
+    before = fields.String()
+    after = fields.String()
+    reason_code = fields.String()
+    reason = fields.String()
+
+
+class AuditListSchema(Schema):
+    """A page of the audit log."""
+
+    entries = fields.List(fields.Nested(AuditEntrySchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
 
 
 def is_article_id(value: str) -> bool:

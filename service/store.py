@@ -14,7 +14,10 @@ from typing import Any, ParamSpec, TypeVar
 import redis
 
 from service.keys import Keys
-from service.models import Comment, Status
+from service.models import Act, Comment, Status
+
+# The audit stream keeps about this many entries (each well under 1 KiB).
+AUDIT_LENGTH = 1_000_000
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -181,23 +184,20 @@ class Store:
 
     @_guarded
     def decide(
-        self,
-        comment_id: str,
-        locator: Locator,
-        status: Status,
-        moderator: str,
-        decided_at: str,
-        reason: str | None,
+        self, comment_id: str, locator: Locator, status: Status, act: Act
     ) -> tuple[str, Status | None]:
-        """Move a comment to a decided state; answer the outcome and the previous state."""
+        """Move a comment to a decided state, with an audit entry; answer the outcome and the
+        previous state."""
         result = self._decide(
-            keys=self._transition_keys(comment_id, locator),
+            keys=[*self._transition_keys(comment_id, locator), self.keys.audit()],
             args=[
                 *self._transition_args(comment_id, locator),
                 str(status),
-                moderator,
-                decided_at,
-                reason or "",
+                act.moderator,
+                act.at,
+                act.reason or "",
+                str(act.reason_code or ""),
+                AUDIT_LENGTH,
             ],
         )
         outcome = _text(result[0])
@@ -205,21 +205,54 @@ class Store:
         return outcome, previous
 
     @_guarded
-    def delete(self, comment_id: str, locator: Locator, only_if: Status | None = None) -> str:
-        """Delete a comment and its private data (only in state `only_if`, when given); answer
-        "missing", "deleted", "placeholder" or "kept" (it was in another state)."""
+    def delete(
+        self, comment_id: str, locator: Locator, act: Act, only_if: Status | None = None
+    ) -> str:
+        """Delete a comment and its private data (only in state `only_if`, when given), with an
+        audit entry; answer "missing", "deleted", "placeholder" or "kept" (another state)."""
         result = self._delete(
             keys=[
                 *self._transition_keys(comment_id, locator),
                 *self._private_keys(comment_id, locator),
+                self.keys.audit(),
             ],
             args=[
                 *self._transition_args(comment_id, locator),
                 "1" if locator.parent_id else "0",
                 str(only_if) if only_if else "",
+                act.moderator,
+                act.at,
+                AUDIT_LENGTH,
             ],
         )
         return _text(result)
+
+    @_guarded
+    def audit(self, entry: dict[str, str]) -> None:
+        """Append a moderation action that changes no comment (articles, the block list)."""
+        self.client.xadd(
+            self.keys.audit(), dict(entry.items()), maxlen=AUDIT_LENGTH, approximate=True
+        )
+
+    @_guarded
+    def audit_entries(self, before: str | None, count: int) -> list[tuple[str, dict[str, str]]]:
+        """Read audit entries newest first, older than the entry id `before` when given."""
+        newest = f"({before}" if before else "+"
+        entries = self.client.xrevrange(self.keys.audit(), newest, "-", count=count) or []
+        return [(_text(entry_id), _decoded(fields or {})) for entry_id, fields in entries]
+
+    @_guarded
+    def state_counts(self) -> tuple[dict[Status, int], str | None]:
+        """Count the comments in each state, and give the oldest pending comment's id."""
+        pipe = self.client.pipeline(transaction=False)
+        for status in Status.indexed():
+            pipe.zcard(self.keys.queue(status))
+        pipe.zrange(self.keys.queue(Status.PENDING), 0, 0)
+        *counts, oldest = pipe.execute()
+        return (
+            dict(zip(Status.indexed(), (int(count) for count in counts), strict=True)),
+            _text(oldest[0]) if oldest else None,
+        )
 
     # --- reads --------------------------------------------------------------------------
     @_guarded

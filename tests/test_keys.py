@@ -22,6 +22,7 @@ def test_raw_key_names() -> None:
     assert keys.locator() == "comments:{global}:locator"
     assert keys.published_counts() == "comments:{global}:published-counts"
     assert keys.version("art-1") == "comments:{art-1}:version"
+    assert keys.audit() == "comments:{global}:audit"
     assert keys.email_index("ab12") == "comments:{global}:email:ab12"
 
 

@@ -183,13 +183,14 @@ def test_deleted_parent_leaves_a_placeholder(
 
 
 def test_delete_without_replies_leaves_no_trace(
-    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
 ) -> None:
     comment = publish(client, moderator)
     url = f"/api/v1/moderation/comments/{comment['id']}"
     assert client.delete(url, headers=moderator).status_code == 204
     assert listing(client)["count"] == 0
-    assert keyspace_mentions(redis_client, comment["id"]) == []
+    # Only the audit log remembers that it was deleted, and by whom.
+    assert keyspace_mentions(redis_client, comment["id"]) == [f"{key_prefix}:{{global}}:audit"]
 
 
 def test_rejecting_a_reply_parent_keeps_the_thread(

@@ -1,6 +1,7 @@
 -- Move a comment to a decided state, with its indexes, in one step.
--- KEYS[1..15], ARGV[1..7]: see _publication.lua.
+-- KEYS[1..15], ARGV[1..7]: see _publication.lua.   KEYS[16] audit stream
 -- ARGV[8] new state   ARGV[9] moderator   ARGV[10] decided at (RFC 3339)   ARGV[11] reason or ""
+-- ARGV[12] reason code or ""   ARGV[13] the audit stream's approximate length cap
 -- Returns {"missing"}, {"unchanged", state} or {"changed", previous state}.
 local new_state = ARGV[8]
 local old_state = redis.call('HGET', KEYS[1], 'status')
@@ -13,14 +14,21 @@ end
 
 reindex(old_state, new_state)
 redis.call('HSET', KEYS[1], 'status', new_state, 'decided_by', ARGV[9], 'decided_at', ARGV[10])
-if ARGV[11] ~= '' then
-  redis.call('HSET', KEYS[1], 'reason', ARGV[11])
-else
-  redis.call('HDEL', KEYS[1], 'reason')
+for field, value in pairs({reason = ARGV[11], reason_code = ARGV[12]}) do
+  if value ~= '' then
+    redis.call('HSET', KEYS[1], field, value)
+  else
+    redis.call('HDEL', KEYS[1], field)
+  end
 end
 if new_state == 'approved' then
   publish()
 elseif old_state == 'approved' then
   unpublish()
 end
+redis.call('XADD', KEYS[16], 'MAXLEN', '~', ARGV[13], '*',
+  'action', ({approved = 'approve', rejected = 'reject', spam = 'spam'})[new_state],
+  'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', ARGV[9],
+  'before', old_state, 'after', new_state, 'reason_code', ARGV[12], 'reason', ARGV[11],
+  'at', ARGV[10])
 return {'changed', old_state}

@@ -5,6 +5,7 @@
 -- KEYS[19] parent comment hash (the comment's own key when none)   KEYS[20] duplicate fingerprint
 -- ARGV[8] "1" when the comment replies to another
 -- ARGV[9] a state the comment must be in to be deleted, or "" for any
+-- KEYS[21] audit stream   ARGV[10] who deletes   ARGV[11] when (RFC 3339)   ARGV[12] length cap
 -- Returns "missing", "kept" (in another state than ARGV[9]), "deleted" or "placeholder".
 local state = redis.call('HGET', KEYS[1], 'status')
 if not state or SLOT[state] == nil then
@@ -15,6 +16,9 @@ if ARGV[9] ~= '' and state ~= ARGV[9] then
 end
 
 reindex(state, nil)
+redis.call('XADD', KEYS[21], 'MAXLEN', '~', ARGV[12], '*',
+  'action', 'delete', 'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', ARGV[10],
+  'before', state, 'after', 'deleted', 'reason_code', '', 'reason', '', 'at', ARGV[11])
 if state == 'approved' then
   unpublish()
 else

@@ -15,14 +15,19 @@ from service.routes import services
 from service.schemas import (
     ArticleSettingsSchema,
     ArticleUpdateSchema,
+    AuditListSchema,
+    AuditQuerySchema,
     BlockListSchema,
     BlockSchema,
+    BulkDecisionSchema,
+    BulkResultsSchema,
     DecisionSchema,
     ModerationCommentSchema,
     ModerationListSchema,
     ModerationQuerySchema,
     RuleCheckResultSchema,
     RuleCheckSchema,
+    StatsSchema,
 )
 
 blp = Blueprint(
@@ -84,7 +89,9 @@ def _decision_view(decision: Decision) -> Any:
     @blp.arguments(DecisionSchema(), location="json", required=False)
     @blp.response(200, ModerationCommentSchema())
     def decide(fields: dict[str, Any], comment_id: str) -> dict[str, Any]:
-        return services().moderation.decide(comment_id, decision, g.moderator, fields.get("reason"))
+        return services().moderation.decide(
+            comment_id, decision, g.moderator, fields.get("reason"), fields.get("reason_code")
+        )
 
     decide.__doc__ = {
         Decision.APPROVE: "Approve a comment: publish it.",
@@ -173,3 +180,33 @@ def check_rules(fields: dict[str, Any]) -> dict[str, Any]:
     """Run the rules on a sample submission without storing it: what they would do, and why."""
     submission = Submission.from_fields(fields, ip=str(fields["ip"]), user_agent="")
     return services().comments.check(fields["article_id"], submission)
+
+
+@blp.route("/decisions", methods=["POST"])
+@blp.doc(security=[{"moderatorToken": []}])
+@blp.arguments(BulkDecisionSchema())
+@blp.response(200, BulkResultsSchema())
+def decide_many(fields: dict[str, Any]) -> dict[str, Any]:
+    """Take one decision on up to 200 comments; each changes atomically."""
+    results = services().moderation.decide_many(
+        fields["ids"], fields["action"], g.moderator, fields["reason"], fields["reason_code"]
+    )
+    return {"results": results}
+
+
+@blp.route("/stats")
+@blp.doc(security=[{"moderatorToken": []}])
+@blp.response(200, StatsSchema())
+def stats() -> dict[str, Any]:
+    """Count comments per state; tell the age of the oldest pending comment."""
+    return services().moderation.stats()
+
+
+@blp.route("/audit")
+@blp.doc(security=[{"moderatorToken": []}])
+@blp.arguments(AuditQuerySchema(), location="query")
+@blp.response(200, AuditListSchema())
+def audit(query: dict[str, Any]) -> dict[str, Any]:
+    """Read the audit log, newest first, filtered by moderator, article, comment or action."""
+    filters = {name: query[name] for name in ("moderator", "article_id", "comment_id", "action")}
+    return services().moderation.audit(filters, query["limit"], query["cursor"])

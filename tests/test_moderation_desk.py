@@ -1,0 +1,216 @@
+"""The moderation desk: reason codes, bulk decisions, the state counts and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+from flask.testing import FlaskClient
+
+from tests.helpers import decide, keyspace_mentions, listing, publish, submit
+
+UNKNOWN_ID = "0123456789abcdef012345"
+
+
+def audit(client: FlaskClient, headers: dict[str, str], **query: Any) -> dict[str, Any]:
+    response = client.get("/api/v1/moderation/audit", headers=headers, query_string=query)
+    assert response.status_code == 200, response.get_json()
+    page: dict[str, Any] = response.get_json()
+    return page
+
+
+def test_reject_with_a_reason_code_and_text(client: FlaskClient, moderator: dict[str, str]) -> None:
+    comment = submit(client)
+    item = decide(
+        client, moderator, comment["id"], "reject", reason_code="off_topic", reason="Not about NATO"
+    )
+    assert (item["reason_code"], item["reason"]) == ("off_topic", "Not about NATO")
+    public = client.get(f"/api/v1/articles/article-1/comments/{comment['id']}")
+    assert public.status_code == 404
+    url = f"/api/v1/moderation/comments/{comment['id']}/reject"
+    bad = client.post(url, headers=moderator, json={"reason_code": "rude"})
+    assert bad.status_code == 422 and "reason_code" in bad.get_json()["errors"]["json"]
+
+
+@pytest.mark.parametrize(
+    "code", ["spam", "off_topic", "abusive", "personal_attack", "advertising", "other"]
+)
+def test_every_reason_code_is_accepted(
+    client: FlaskClient, moderator: dict[str, str], code: str
+) -> None:
+    comment = submit(client)
+    assert (
+        decide(client, moderator, comment["id"], "reject", reason_code=code)["reason_code"] == code
+    )
+
+
+def test_bulk_decision_gives_a_result_per_id(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    first, second = submit(client), submit(client)
+    already = publish(client, moderator)
+    response = client.post(
+        "/api/v1/moderation/decisions",
+        headers=moderator,
+        json={"ids": [first["id"], second["id"], already["id"], UNKNOWN_ID], "action": "approve"},
+    )
+    assert response.status_code == 200
+    results = {result["id"]: result for result in response.get_json()["results"]}
+    assert results[first["id"]] == {
+        "id": first["id"],
+        "outcome": "changed",
+        "previous_status": "pending",
+        "status": "approved",
+    }
+    assert results[already["id"]]["outcome"] == "unchanged"
+    assert results[UNKNOWN_ID] == {
+        "id": UNKNOWN_ID,
+        "outcome": "not_found",
+        "previous_status": None,
+        "status": None,
+    }
+    assert listing(client)["count"] == 3
+    assert redis_client.zcard(f"{key_prefix}:{{global}}:status:pending") == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"ids": [], "action": "approve"},
+        {"ids": ["x"], "action": "approve"},
+        {"ids": [UNKNOWN_ID], "action": "publish"},
+        {"ids": [UNKNOWN_ID] * 201, "action": "spam"},
+        {"action": "reject"},
+    ],
+)
+def test_bad_bulk_decisions_are_422(
+    client: FlaskClient, moderator: dict[str, str], body: dict[str, Any]
+) -> None:
+    response = client.post("/api/v1/moderation/decisions", headers=moderator, json=body)
+    assert response.status_code == 422
+
+
+def test_bulk_reject_records_the_reason_on_each(
+    client: FlaskClient, moderator: dict[str, str]
+) -> None:
+    comments = [submit(client) for _ in range(3)]
+    response = client.post(
+        "/api/v1/moderation/decisions",
+        headers=moderator,
+        json={"ids": [c["id"] for c in comments], "action": "reject", "reason_code": "advertising"},
+    )
+    assert all(result["outcome"] == "changed" for result in response.get_json()["results"])
+    for comment in comments:
+        item = client.get(f"/api/v1/moderation/comments/{comment['id']}", headers=moderator)
+        assert item.get_json()["reason_code"] == "advertising"
+        assert item.get_json()["decided_by"] == "alice"
+
+
+def test_stats_count_states_and_the_oldest_wait(
+    client: FlaskClient, moderator: dict[str, str]
+) -> None:
+    empty = client.get("/api/v1/moderation/stats", headers=moderator).get_json()
+    assert empty == {
+        "counts": {"pending": 0, "approved": 0, "rejected": 0, "spam": 0},
+        "oldest_pending_at": None,
+        "oldest_pending_age_seconds": None,
+    }
+    oldest = submit(client)
+    submit(client)
+    publish(client, moderator)
+    spam = submit(client)
+    decide(client, moderator, spam["id"], "spam")
+    stats = client.get("/api/v1/moderation/stats", headers=moderator).get_json()
+    assert stats["counts"] == {"pending": 2, "approved": 1, "rejected": 0, "spam": 1}
+    assert stats["oldest_pending_at"] == oldest["created_at"]
+    assert 0 <= stats["oldest_pending_age_seconds"] < 60
+
+
+def test_every_action_is_audited_without_an_email(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    comment = submit(client, email="audited@example.com")
+    decide(client, moderator, comment["id"], "approve")
+    decide(client, moderator, comment["id"], "approve")  # a no-op is not an action
+    decide(client, moderator, comment["id"], "reject", reason_code="abusive", reason="Insults")
+    decide(client, moderator, comment["id"], "spam")
+    assert (
+        client.delete(f"/api/v1/moderation/comments/{comment['id']}", headers=moderator).status_code
+        == 204
+    )
+    client.post("/api/v1/moderation/articles/article-1/close", headers=moderator)
+    client.post("/api/v1/moderation/articles/article-1/reopen", headers=moderator)
+    client.patch(
+        "/api/v1/moderation/articles/article-1", headers=moderator, json={"moderation_mode": "off"}
+    )
+    client.post(
+        "/api/v1/moderation/blocks",
+        headers=moderator,
+        json={"kind": "email", "value": "audited@example.com"},
+    )
+    client.post(
+        "/api/v1/moderation/blocks",
+        headers=moderator,
+        json={"kind": "domain", "value": "spam.example"},
+    )
+
+    entries = audit(client, moderator)["entries"]
+    actions = [entry["action"] for entry in reversed(entries)]
+    assert actions == [
+        "approve",
+        "reject",
+        "spam",
+        "delete",
+        "close",
+        "reopen",
+        "moderation_mode",
+        "block",
+        "block",
+    ]
+    rejected = entries[-2]
+    assert (rejected["before"], rejected["after"]) == ("approved", "rejected")
+    assert (rejected["reason_code"], rejected["reason"]) == ("abusive", "Insults")
+    assert rejected["moderator"] == "alice" and rejected["at"].endswith("Z")
+    assert rejected["comment_id"] == comment["id"] and rejected["article_id"] == "article-1"
+    assert entries[0]["after"] == "domain spam.example"
+    assert entries[1]["after"] == "email"
+    assert keyspace_mentions(redis_client, "audited@example.com") == []
+    assert "audited" not in str(entries)
+
+
+def test_audit_filters_and_pages(client: FlaskClient, moderator: dict[str, str]) -> None:
+    bob = {"Authorization": "Bearer bob-token-0123456789ab"}
+    mine = [submit(client, "a") for _ in range(3)]
+    other = submit(client, "b")
+    for comment in mine:
+        decide(client, moderator, comment["id"], "approve")
+    decide(client, bob, other["id"], "reject")
+
+    assert [e["comment_id"] for e in audit(client, moderator, moderator="bob")["entries"]] == [
+        other["id"]
+    ]
+    assert len(audit(client, moderator, article_id="a")["entries"]) == 3
+    assert audit(client, moderator, comment_id=mine[0]["id"])["entries"][0]["action"] == "approve"
+    assert audit(client, moderator, action="reject")["entries"][0]["moderator"] == "bob"
+
+    first = audit(client, moderator, limit=2)
+    assert len(first["entries"]) == 2 and first["next_cursor"]
+    rest = audit(client, moderator, limit=2, cursor=first["next_cursor"])
+    seen = [e["id"] for e in first["entries"] + rest["entries"]]
+    assert len(seen) == len(set(seen)) == 4
+    assert rest["next_cursor"] is None
+    assert client.get("/api/v1/moderation/audit?cursor=nope", headers=moderator).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("POST", "/api/v1/moderation/decisions"),
+        ("GET", "/api/v1/moderation/stats"),
+        ("GET", "/api/v1/moderation/audit"),
+    ],
+)
+def test_desk_routes_need_a_token(client: FlaskClient, method: str, url: str) -> None:
+    response = client.open(url, method=method, json={"ids": [UNKNOWN_ID], "action": "spam"})
+    assert response.status_code == 401
