@@ -20,6 +20,7 @@ from service.errors import register_error_handlers
 from service.idempotency import IdempotentSubmissions
 from service.keys import Keys
 from service.moderation import ModerationService, SiteRules
+from service.moderators import Moderators
 from service.privacy import Privacy
 from service.rate_limits import RateLimits
 from service.request_limits import register_request_limits
@@ -40,6 +41,7 @@ class Services:
     comments: CommentService
     moderation: ModerationService
     idempotency: IdempotentSubmissions
+    moderators: Moderators
     site_rules: SiteRules
 
 
@@ -91,6 +93,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ),
         moderation=ModerationService(store, privacy),
         idempotency=IdempotentSubmissions(store),
+        moderators=Moderators(store, settings.moderator_tokens),
         site_rules=SiteRules(store, privacy, settings),
     )
 

@@ -85,6 +85,10 @@ class Keys:
         """Set of blocked emails (as hashes), email domains or IP networks."""
         return f"{self.prefix}:{{global}}:blocks:{kind}"
 
+    def moderators(self) -> str:
+        """Hash of a moderator token's SHA-256 to the moderator it belongs to."""
+        return f"{self.prefix}:{{global}}:moderators"
+
     def audit(self) -> str:
         """Stream of every moderation action, oldest first (it never holds an email)."""
         return f"{self.prefix}:{{global}}:audit"

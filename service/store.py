@@ -426,6 +426,25 @@ class Store:
             sorted(_text(network) for network in networks),
         )
 
+    # --- moderators -----------------------------------------------------------------------
+    @_guarded
+    def moderator_by_token(self, token_hash: str) -> str | None:
+        """Find the moderator record a token's hash belongs to."""
+        record = self.client.hget(self.keys.moderators(), token_hash)
+        return _text(record) if record is not None else None
+
+    @_guarded
+    def moderator_tokens(self) -> dict[str, str]:
+        """List every token hash with its moderator record."""
+        return _decoded(self.client.hgetall(self.keys.moderators()))
+
+    @_guarded
+    def set_moderator_token(self, token_hash: str, record: str | None) -> bool:
+        """Store a token's hash with its moderator record, or remove it (record None)."""
+        if record is None:
+            return bool(self.client.hdel(self.keys.moderators(), token_hash))
+        return bool(self.client.hset(self.keys.moderators(), token_hash, record))
+
     # --- idempotency ----------------------------------------------------------------------
     @_guarded
     def claim_idempotency_key(self, key_hash: str, claim: str, seconds: int) -> str | None:
