@@ -16,6 +16,7 @@ from redis.retry import Retry
 
 from service.admission import Admission
 from service.comments import CommentService
+from service.data_rights import DataRights
 from service.errors import register_error_handlers
 from service.idempotency import IdempotentSubmissions
 from service.keys import Keys
@@ -24,7 +25,7 @@ from service.moderators import Moderators
 from service.privacy import Privacy
 from service.rate_limits import RateLimits
 from service.request_limits import register_request_limits
-from service.routes import health, moderation, pages, public
+from service.routes import data_rights, health, moderation, pages, public
 from service.routes.converters import register_converters
 from service.settings import Settings, load_settings
 from service.store import Store
@@ -43,6 +44,7 @@ class Services:
     idempotency: IdempotentSubmissions
     moderators: Moderators
     site_rules: SiteRules
+    data_rights: DataRights
 
 
 def create_redis(settings: Settings) -> redis.Redis:
@@ -95,12 +97,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         idempotency=IdempotentSubmissions(store),
         moderators=Moderators(store, settings.moderator_tokens),
         site_rules=SiteRules(store, privacy, settings),
+        data_rights=DataRights(store, privacy, settings),
     )
 
     api = Api(app)
     api.spec.components.security_scheme("moderatorToken", {"type": "http", "scheme": "bearer"})
     register_converters(app, api)
-    for blueprint in (public.blp, moderation.blp, health.blp):
+    for blueprint in (public.blp, moderation.blp, data_rights.blp, health.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
     if settings.cors_origins:

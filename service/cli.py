@@ -1,8 +1,9 @@
-"""Command line: `news-comments serve` (what `make run` does) and `news-comments purge`."""
+"""Command line: `news-comments serve` (what `make run` does), and maintenance commands."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -11,9 +12,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
+
+if TYPE_CHECKING:
+    from service import Services
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_DIR / "var"
@@ -128,16 +134,61 @@ def serve() -> int:
             embedded.wait(timeout=10)
 
 
-def purge(older_than_days: int | None) -> int:
-    """Remove pending comments older than `purge_after_days` and report how many went."""
+@contextlib.contextmanager
+def command_services() -> Iterator[Services]:
+    """Build the app from the environment for one command; close its Redis client after."""
     from service import EXTENSION, create_app
 
-    app = create_app()
-    services = app.extensions[EXTENSION]
-    days = services.settings.purge_after_days if older_than_days is None else older_than_days
-    removed = services.moderation.purge_pending(days)
+    services: Services = create_app().extensions[EXTENSION]
+    try:
+        yield services
+    finally:
+        services.store.client.close()
+
+
+def purge(older_than_days: int | None) -> int:
+    """Remove pending comments older than `purge_after_days` and report how many went."""
+    with command_services() as services:
+        days = services.settings.purge_after_days if older_than_days is None else older_than_days
+        removed = services.moderation.purge_pending(days)
     print(f"Removed {removed} pending comment(s) older than {days} day(s).")
     return 0
+
+
+def retention() -> int:
+    """Apply the retention settings once and print what it did."""
+    with command_services() as services:
+        report = services.data_rights.apply_retention()
+        settings = services.settings
+    print(
+        f"Removed IP and user agent from {report.ip_removed} comment(s) decided over "
+        f"{settings.ip_retention_days} day(s) ago; deleted the private data of "
+        f"{report.private_deleted} rejected or spam comment(s) decided over "
+        f"{settings.reject_retention_days} day(s) ago."
+    )
+    return 0
+
+
+def moderators(action: str, target: str | None) -> int:
+    """Create, list or revoke moderator tokens kept (as hashes) in Redis."""
+    with command_services() as services:
+        accounts = services.moderators
+        if action == "add" and target:
+            token = accounts.create(target)
+            print(f"Token for moderator {target} (shown only now; keep it secret):\n{token}")
+            return 0
+        if action == "list":
+            for token_record in accounts.list():
+                print(
+                    f"{token_record['id']}  {token_record['name']}  "
+                    f"created {token_record['created_at']}"
+                )
+            return 0
+        if action == "revoke" and target:
+            revoked = accounts.revoke(target)
+            print(f"Revoked {revoked} token(s).")
+            return 0 if revoked else 1
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,11 +200,27 @@ def main(argv: list[str] | None = None) -> int:
         "purge", help="remove stale pending comments (safe from cron on several hosts)"
     )
     purging.add_argument("--older-than-days", type=int, default=None)
+    commands.add_parser(
+        "retention", help="remove readers' IP, user agent and old rejected private data (cron-safe)"
+    )
+    tokens = commands.add_parser("moderators", help="create, list and revoke moderator tokens")
+    token_commands = tokens.add_subparsers(dest="action", required=True)
+    token_commands.add_parser("add", help="make a token for a moderator").add_argument(
+        "target", metavar="name"
+    )
+    token_commands.add_parser("list", help="list moderators' tokens (never the tokens)")
+    token_commands.add_parser(
+        "revoke", help="revoke a moderator's tokens, or one token by its id"
+    ).add_argument("target", metavar="name_or_id")
     arguments = parser.parse_args(argv)
+    if arguments.command == "moderators":
+        return moderators(arguments.action, getattr(arguments, "target", None))
     if arguments.command == "serve":
         return serve()
     if arguments.command == "purge":
         return purge(arguments.older_than_days)
+    if arguments.command == "retention":
+        return retention()
     return 2
 
 

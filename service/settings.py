@@ -57,6 +57,11 @@ class Settings:
     max_pending: int = 100000
     purge_after_days: int = 30
     log_level: str = "INFO"
+    # Readers' data rights (service/data_rights.py): erasure, and how long private data stays.
+    erase_mode: str = "anonymize"
+    erase_keeps_text: bool = True
+    ip_retention_days: int = 30
+    reject_retention_days: int = 90
 
     @property
     def is_production(self) -> bool:
@@ -94,9 +99,23 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "bool":
+            return _boolean(value)
     except (TypeError, ValueError) as error:
         raise SettingsError(f"setting {name!r} has an invalid value") from error
     return str(value)
+
+
+def _boolean(value: Any) -> bool:
+    """Read a true/false setting: a TOML boolean, or true/false, yes/no, on/off, 1/0."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("true", "yes", "on", "1"):
+        return True
+    if word in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -143,6 +162,7 @@ def load_settings(
 
 MODERATION_MODES = ("all", "trusted", "off")
 BLOCKED_ACTIONS = ("refuse", "spam")
+ERASE_MODES = ("anonymize", "delete")
 
 
 def _checked(settings: Settings) -> Settings:
@@ -151,6 +171,8 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError(f"moderation_mode must be one of {', '.join(MODERATION_MODES)}")
     if settings.blocked_action not in BLOCKED_ACTIONS:
         raise SettingsError(f"blocked_action must be one of {', '.join(BLOCKED_ACTIONS)}")
+    if settings.erase_mode not in ERASE_MODES:
+        raise SettingsError(f"erase_mode must be one of {', '.join(ERASE_MODES)}")
     try:
         for network in settings.trusted_proxies:
             ipaddress.ip_network(network, strict=False)

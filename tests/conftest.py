@@ -20,7 +20,7 @@ from port_for import get_port
 from pytest_redis import factories
 from pytest_redis.executor import RedisExecutor
 
-from service import create_app
+from service import EXTENSION, create_app
 from service.cli import GUNICORN_CONFIG, redis_executable
 
 MODERATOR_TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789ab"}
@@ -87,10 +87,17 @@ def app_config(redis_url: str, key_prefix: str, **overrides: Any) -> dict[str, A
     }
 
 
+def close_app(app: Flask) -> None:
+    """Close an app's Redis client, so no socket outlives its test."""
+    app.extensions[EXTENSION].store.client.close()
+
+
 @pytest.fixture
-def app(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> Flask:
+def app(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> Iterator[Flask]:
     """Build the service against the test Redis."""
-    return create_app(app_config(redis_url, key_prefix))
+    app = create_app(app_config(redis_url, key_prefix))
+    yield app
+    close_app(app)
 
 
 @pytest.fixture
@@ -154,13 +161,19 @@ ClientFactory = Callable[..., FlaskClient]
 
 
 @pytest.fixture
-def make_client(redis_url: str, key_prefix: str, redis_client: redis.Redis) -> ClientFactory:
+def make_client(
+    redis_url: str, key_prefix: str, redis_client: redis.Redis
+) -> Iterator[ClientFactory]:
     """Build clients of apps with some settings turned on, all on this test's key prefix."""
+    apps: list[Flask] = []
 
     def build(**overrides: Any) -> FlaskClient:
-        return create_app(app_config(redis_url, key_prefix, **overrides)).test_client()
+        apps.append(create_app(app_config(redis_url, key_prefix, **overrides)))
+        return apps[-1].test_client()
 
-    return build
+    yield build
+    for app in apps:
+        close_app(app)
 
 
 def wait_until_answers(base: str, server: subprocess.Popen[bytes]) -> None:
@@ -175,3 +188,19 @@ def wait_until_answers(base: str, server: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("the server did not answer in time")
+
+
+@pytest.fixture
+def cli_env(
+    redis_url: str, key_prefix: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Point the `news-comments` command at the test's Redis and prefix, from the environment."""
+    for name in list(os.environ):
+        if name.startswith("COMMENTS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("COMMENTS_KEY_PREFIX", key_prefix)
+    monkeypatch.setenv("COMMENTS_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv(
+        "COMMENTS_MODERATOR_TOKENS", ",".join(f"{n}:{t}" for n, t in MODERATOR_TOKENS.items())
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -282,3 +283,15 @@ def test_an_invalid_body_does_not_claim_the_key(
     assert idempotency_keys(redis_client, key_prefix) == []
     assert post(client, reply(), "fix-key").status_code == 202
     assert len(comment_keys(redis_client, key_prefix)) == 1
+
+
+def test_the_kept_answer_holds_no_email(client: FlaskClient, redis_client: redis.Redis) -> None:
+    """What is kept for a key names the request by a digest, never by its email."""
+    canary = f"kept{secrets.token_hex(5)}@example.com"
+    response = client.post(
+        "/api/v1/articles/article-1/comments",
+        json={"name": "Kept", "email": canary, "body": "Once only"},
+        headers={"Idempotency-Key": "kept-answer"},
+    )
+    assert response.status_code == 202
+    assert keyspace_mentions(redis_client, canary.split("@")[0]) == []

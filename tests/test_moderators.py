@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
 from service import EXTENSION
+from service.cli import main
 from tests.helpers import decide, keyspace_mentions, submit
 
 
@@ -45,3 +47,21 @@ def test_revoking_by_name_or_id(app: Flask, client: FlaskClient) -> None:
 def test_configured_tokens_keep_working(client: FlaskClient, moderator: dict[str, str]) -> None:
     assert client.get("/api/v1/moderation/stats", headers=moderator).status_code == 200
     assert client.get("/api/v1/moderation/stats", headers=bearer("x" * 40)).status_code == 401
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_the_command_line_adds_lists_and_revokes(
+    client: FlaskClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["moderators", "add", "frank"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert client.get("/api/v1/moderation/stats", headers=bearer(token)).status_code == 200
+
+    assert main(["moderators", "list"]) == 0
+    listing_out = capsys.readouterr().out
+    assert "frank" in listing_out and token not in listing_out
+
+    assert main(["moderators", "revoke", "frank"]) == 0
+    assert "Revoked 1 token(s)." in capsys.readouterr().out
+    assert client.get("/api/v1/moderation/stats", headers=bearer(token)).status_code == 401
+    assert main(["moderators", "revoke", "frank"]) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from datetime import datetime, timedelta, tzinfo
@@ -15,7 +14,7 @@ from flask.testing import FlaskClient
 
 from service import EXTENSION, create_app
 from service.cli import main
-from tests.conftest import MODERATOR_TOKENS, SECRET_KEY, app_config
+from tests.conftest import MODERATOR_TOKENS, app_config
 from tests.helpers import decide, listing, reply
 
 ARTICLE = "article-1"
@@ -129,22 +128,6 @@ def test_a_purged_comment_no_longer_counts_as_a_duplicate(
     assert purge(app, -1) == 1
     assert client.post(url, json=payload).status_code == 202
     assert len(pending_ids(redis_client, key_prefix)) == 1
-
-
-@pytest.fixture
-def cli_env(
-    redis_url: str, key_prefix: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Point the `news-comments` command at the test's Redis and prefix, from the environment."""
-    for name in list(os.environ):
-        if name.startswith("COMMENTS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setenv("COMMENTS_KEY_PREFIX", key_prefix)
-    monkeypatch.setenv("COMMENTS_SECRET_KEY", SECRET_KEY)
-    monkeypatch.setenv(
-        "COMMENTS_MODERATOR_TOKENS", ",".join(f"{n}:{t}" for n, t in MODERATOR_TOKENS.items())
-    )
 
 
 @pytest.mark.usefixtures("cli_env")

@@ -1,0 +1,204 @@
+"""The Redis reads and writes of readers' data rights: export, erasure and retention.
+
+Key names come from `service.keys.Keys` only; Redis failures become `StoreUnavailable`, as in
+`service.store`, so no key name reaches a caller. Deletions go through `Store.delete`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from service.models import Act, Status
+from service.store import Locator, Store, _guarded, _script_source, _text
+
+# A Redis glob matches these characters specially; a key prefix holding one is escaped.
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+@dataclasses.dataclass(frozen=True)
+class Redaction:
+    """What to change on one comment's public record besides taking its private data: a new
+    name (its website and avatar go with the old one), a new text; None keeps what is there."""
+
+    name: str | None = None
+    body: str | None = None
+    body_html: str | None = None
+
+
+class Redacted(NamedTuple):
+    """What one redaction found: the comment's state ("missing", "kept" when `only_if` no
+    longer held), whether it had private data, and whether it was still in the email index."""
+
+    state: str
+    had_private: bool = False
+    was_indexed: bool = False
+
+
+def without_email(locator: Locator) -> Locator:
+    """Give a comment's locator with nothing derived from its author's email left in it."""
+    return dataclasses.replace(locator, email_hash="", fingerprint="")
+
+
+class DataRightsStore:
+    """Read what is held about an email, and remove it, on top of the comment store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.client = store.client
+        self.keys = store.keys
+        self._anonymize = self.client.register_script(_script_source("anonymize", transition=False))
+        self._reseal = self.client.register_script(_script_source("reseal", transition=False))
+
+    # --- reads --------------------------------------------------------------------------
+    @_guarded
+    def comment_ids(self, email_hash: str, limit: int, after: str | None = None) -> list[str]:
+        """List up to `limit` ids of the comments written with an email, oldest first."""
+        ids = self.client.zrange(
+            self.keys.email_index(email_hash),
+            f"({after}" if after else "-",
+            "+",
+            bylex=True,
+            offset=0,
+            num=limit,
+        )
+        return [_text(comment_id) for comment_id in ids]
+
+    @_guarded
+    def email_facts(self, email_hash: str) -> tuple[bool, int]:
+        """Tell whether an email is on the block list, and how many approved comments it has."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hexists(self.keys.blocks("emails"), email_hash)
+        pipe.hget(self.keys.approved_by_email(), email_hash)
+        blocked, approved = pipe.execute()
+        return bool(blocked), int(approved or 0)
+
+    @_guarded
+    def in_state(self, status: Status, limit: int, after: str | None = None) -> list[str]:
+        """List up to `limit` ids of the comments in one state, oldest first, after an id."""
+        ids = self.client.zrange(
+            self.keys.queue(status),
+            f"({after}" if after else "-",
+            "+",
+            bylex=True,
+            offset=0,
+            num=limit,
+        )
+        return [_text(comment_id) for comment_id in ids]
+
+    @_guarded
+    def decisions(self, references: list[tuple[str, str]]) -> list[tuple[str | None, str | None]]:
+        """Read the state and decision time of (article id, comment id) pairs."""
+        pipe = self.client.pipeline(transaction=False)
+        for article_id, comment_id in references:
+            pipe.hmget(self.keys.comment(article_id, comment_id), ["status", "decided_at"])
+        return [
+            (_text(status) if status is not None else None, _text(at) if at is not None else None)
+            for status, at in pipe.execute()
+        ]
+
+    @_guarded
+    def sealed(self, references: list[tuple[str, str]]) -> list[bytes | None]:
+        """Read the sealed private data of (article id, comment id) pairs."""
+        pipe = self.client.pipeline(transaction=False)
+        for article_id, comment_id in references:
+            pipe.get(self.keys.private(article_id, comment_id))
+        return list(pipe.execute())
+
+    # --- writes -------------------------------------------------------------------------
+    @_guarded
+    def redact(
+        self,
+        comment_id: str,
+        locator: Locator,
+        redaction: Redaction,
+        forget_email: bool,
+        only_if: tuple[Status, str] | None = None,
+    ) -> Redacted:
+        """Delete a comment's private data and its lookups by email hash, and redact its public
+        record, in one step. `forget_email` also drops the email's approved count and flood
+        mark; `only_if` (state, decided_at) leaves a comment re-decided meanwhile alone."""
+        keys, article_id = self.keys, locator.article_id
+        result = self._anonymize(
+            keys=[
+                keys.comment(article_id, comment_id),
+                keys.private(article_id, comment_id),
+                keys.locator(),
+                keys.email_index(locator.email_hash),
+                keys.approved_by_email(),
+                keys.duplicate(article_id, locator.fingerprint),
+                keys.flood("email", locator.email_hash),
+                keys.version(article_id),
+            ],
+            args=[
+                comment_id,
+                without_email(locator).dumps(),
+                secrets.token_hex(8),
+                locator.email_hash if forget_email else "",
+                redaction.name or "",
+                "1" if redaction.body is not None else "0",
+                redaction.body or "",
+                redaction.body_html or "",
+                str(only_if[0]) if only_if else "",
+                only_if[1] if only_if else "",
+            ],
+        )
+        return Redacted(_text(result[0]), *(bool(int(flag)) for flag in result[1:]))
+
+    def delete(self, comment_id: str, locator: Locator, act: Act) -> str:
+        """Delete a comment as a moderator would (`Store.delete`): placeholder, counts, audit."""
+        return self.store.delete(comment_id, locator, act)
+
+    @_guarded
+    def unindex(self, email_hash: str, comment_ids: list[str]) -> None:
+        """Take comment ids out of an email's index (those another step already handled)."""
+        if comment_ids:
+            self.client.zrem(self.keys.email_index(email_hash), *comment_ids)
+
+    @_guarded
+    def forget_email(self, email_hash: str) -> None:
+        """Remove every lookup named or keyed by an email's hash: its index, approved count and
+        flood mark (the block list is left to moderators)."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(self.keys.email_index(email_hash), self.keys.flood("email", email_hash))
+        pipe.hdel(self.keys.approved_by_email(), email_hash)
+        pipe.execute()
+
+    @_guarded
+    def drop_kept_answers(self, holds_email: Callable[[str], bool]) -> int:
+        """Delete the kept Idempotency-Key answers `holds_email` picks out; answer how many. They
+        expire within a day, but until then they show the comment as it was."""
+        prefix = _GLOB_SPECIAL.sub(r"\\\1", self.keys.idempotency(""))
+        dropped = 0
+        for batch in _batches(self.client.scan_iter(match=f"{prefix}*", count=1000), 200):
+            values = self.client.mget(batch)
+            doomed = [
+                key
+                for key, value in zip(batch, values, strict=True)
+                if value is not None and holds_email(_text(value))
+            ]
+            if doomed:
+                dropped += int(self.client.delete(*doomed))
+        return dropped
+
+    @_guarded
+    def reseal(self, article_id: str, comment_id: str, sealed: bytes, resealed: bytes) -> bool:
+        """Replace a comment's sealed private data if it is still `sealed`; tell whether it was."""
+        return bool(
+            self._reseal(keys=[self.keys.private(article_id, comment_id)], args=[sealed, resealed])
+        )
+
+
+def _batches(items: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    """Group an iterator's items in lists of at most `size`."""
+    batch: list[bytes] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
