@@ -75,7 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     privacy = Privacy(settings.secret_key)
-    store = Store(create_redis(settings), Keys(settings.key_prefix))
+    store = Store(create_redis(settings), Keys(settings.key_prefix), bool(settings.webhook_urls))
     app.extensions[EXTENSION] = Services(
         settings=settings,
         store=store,

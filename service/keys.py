@@ -89,6 +89,10 @@ class Keys:
         """Hash of a moderator token's SHA-256 to the moderator it belongs to."""
         return f"{self.prefix}:{{global}}:moderators"
 
+    def events(self) -> str:
+        """Stream of comment events for webhooks (ids and states only, never personal data)."""
+        return f"{self.prefix}:{{global}}:events"
+
     def audit(self) -> str:
         """Stream of every moderation action, oldest first (it never holds an email)."""
         return f"{self.prefix}:{{global}}:audit"

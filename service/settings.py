@@ -20,7 +20,7 @@ DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 LOCATOR_VARIABLES = frozenset({"COMMENTS_ENV", "COMMENTS_CONFIG_DIR"})
 ENVIRONMENTS = ("development", "production")
 # Read only from the environment: never from a file that might be committed.
-SECRET_SETTINGS = frozenset({"secret_key", "moderator_tokens"})
+SECRET_SETTINGS = frozenset({"secret_key", "moderator_tokens", "webhook_secret"})
 
 
 class SettingsError(ValueError):
@@ -57,6 +57,9 @@ class Settings:
     max_pending: int = 100000
     purge_after_days: int = 30
     log_level: str = "INFO"
+    # Webhooks: where comment events go, and the secret their HMAC-SHA256 signatures use.
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str = ""
     # Readers' data rights (service/data_rights.py): erasure, and how long private data stays.
     erase_mode: str = "anonymize"
     erase_keeps_text: bool = True

@@ -18,6 +18,8 @@ from service.models import Act, Comment, Status
 
 # The audit stream keeps about this many entries (each well under 1 KiB).
 AUDIT_LENGTH = 1_000_000
+# Comment events waiting for webhook delivery: about this many are kept while no worker reads.
+EVENTS_LENGTH = 1_000_000
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -102,9 +104,11 @@ class Thread:
 class Store:
     """Read and change comments in Redis; knows nothing of HTTP."""
 
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, events: bool = False) -> None:
         self.client = client
         self.keys = keys
+        # Comment events for webhooks are written only when some receiver wants them.
+        self.events_kept = EVENTS_LENGTH if events else 0
         self._submit = client.register_script(_script_source("submit"))
         self._decide = client.register_script(_script_source("decide"))
         self._delete = client.register_script(_script_source("delete"))
@@ -168,6 +172,7 @@ class Store:
                 *self._private_keys(comment_id, locator),
                 *flood_marks,
                 self.keys.article(locator.article_id),
+                self.keys.events(),
             ],
             args=[
                 *self._transition_args(comment_id, locator),
@@ -177,6 +182,7 @@ class Store:
                 str(comment.status),
                 flood_ms,
                 max_pending,
+                self.events_kept,
                 *fields,
             ],
         )
@@ -189,7 +195,11 @@ class Store:
         """Move a comment to a decided state, with an audit entry; answer the outcome and the
         previous state."""
         result = self._decide(
-            keys=[*self._transition_keys(comment_id, locator), self.keys.audit()],
+            keys=[
+                *self._transition_keys(comment_id, locator),
+                self.keys.audit(),
+                self.keys.events(),
+            ],
             args=[
                 *self._transition_args(comment_id, locator),
                 str(status),
@@ -198,6 +208,7 @@ class Store:
                 act.reason or "",
                 str(act.reason_code or ""),
                 AUDIT_LENGTH,
+                self.events_kept,
             ],
         )
         outcome = _text(result[0])

@@ -5,9 +5,11 @@
 -- KEYS[19] parent comment hash (the comment's own key when it replies to nothing)
 -- KEYS[20] duplicate fingerprint   KEYS[21] flood mark of the IP   KEYS[22] flood mark of the email
 -- KEYS[23] article settings (its first comment's time starts the auto-closing clock)
+-- KEYS[24] events stream (for webhooks)
 -- ARGV[8] sealed private data   ARGV[9] locator record   ARGV[10] parent id or ""
 -- ARGV[11] state: pending, approved or spam   ARGV[12] flood interval (ms, 0 = off)
--- ARGV[13] most comments that may wait   ARGV[14..] comment hash field, value pairs
+-- ARGV[13] most comments that may wait   ARGV[14] events kept (about; 0: no webhooks, no events)
+-- ARGV[15..] comment hash field, value pairs
 -- Returns {"created"}, {"exists"}, {"no_parent"}, {"flood", ms to wait},
 -- {"duplicate", comment id} or {"queue_full"}.
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -34,7 +36,7 @@ if ARGV[10] ~= '' then
   redis.call('HINCRBY', KEYS[19], 'replies', 1)
 end
 
-redis.call('HSET', KEYS[1], unpack(ARGV, 14))
+redis.call('HSET', KEYS[1], unpack(ARGV, 15))
 redis.call('SET', KEYS[16], ARGV[8])
 redis.call('HSET', KEYS[17], COMMENT_ID, ARGV[9])
 redis.call('ZADD', KEYS[18], 0, COMMENT_ID)
@@ -47,5 +49,9 @@ redis.call('HSETNX', KEYS[23], 'first_comment_ms', ARGV[4])
 reindex(nil, ARGV[11])
 if ARGV[11] == 'approved' then
   publish()
+end
+if ARGV[11] ~= 'spam' and ARGV[14] ~= '0' then
+  redis.call('XADD', KEYS[24], 'MAXLEN', '~', ARGV[14], '*', 'type', 'comment.' .. ARGV[11], 'comment_id', COMMENT_ID,
+    'article_id', ARGV[6], 'status', ARGV[11], 'moderator', '')
 end
 return {'created'}
