@@ -89,6 +89,10 @@ class Keys:
         """Hash of a moderator token's SHA-256 to the moderator it belongs to."""
         return f"{self.prefix}:{{global}}:moderators"
 
+    def articles(self) -> str:
+        """Sorted set of every article with comments, scored by its first comment's time."""
+        return f"{self.prefix}:{{global}}:articles"
+
     def events(self) -> str:
         """Stream of comment events for webhooks (ids and states only, never personal data)."""
         return f"{self.prefix}:{{global}}:events"

@@ -212,6 +212,27 @@ class SiteRules:
         """Describe an article's comment settings."""
         return self._describe(article_id, self.store.article_settings(article_id))
 
+    def articles(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        """List articles with comments, newest first, with their counts per state."""
+        after = None
+        if cursor:
+            score, _, last = cursor.partition("-")
+            after = (int(score), last)
+        page = self.store.articles_page(limit + 1, after)
+        articles = [
+            self._describe(article_id, stored)
+            | {
+                "first_comment_at": rfc3339(datetime.fromtimestamp(first_ms / 1000, UTC)),
+                "counts": {str(status): count for status, count in counts.items()},
+            }
+            for article_id, first_ms, counts, stored in page[:limit]
+        ]
+        next_cursor = None
+        if len(page) > limit:
+            last_id, last_ms, _, _ = page[limit - 1]
+            next_cursor = f"{last_ms}-{last_id}"
+        return {"articles": articles, "next_cursor": next_cursor}
+
     def close(self, article_id: str, closed: bool, moderator: str) -> dict[str, Any]:
         """Close or reopen comments on an article."""
         stored = self.store.set_article(article_id, {"closed": "1" if closed else "0"})

@@ -325,6 +325,27 @@ class ArticleSettingsSchema(Schema):
     moderation_mode_override = fields.String(allow_none=True)
 
 
+class ArticleSummarySchema(ArticleSettingsSchema):
+    """An article in the moderators' list, with its comments per state."""
+
+    first_comment_at = fields.String(required=True, metadata={"format": "date-time"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class ArticleListQuerySchema(Schema):
+    """Which page of the article list to show."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d+-.{1,200}\Z"))
+
+
+class ArticleListSchema(Schema):
+    """A page of articles, newest first."""
+
+    articles = fields.List(fields.Nested(ArticleSummarySchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
 class ArticleUpdateSchema(Schema):
     """Change an article's moderation mode (null goes back to the site's setting)."""
 

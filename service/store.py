@@ -173,6 +173,7 @@ class Store:
                 *flood_marks,
                 self.keys.article(locator.article_id),
                 self.keys.events(),
+                self.keys.articles(),
             ],
             args=[
                 *self._transition_args(comment_id, locator),
@@ -436,6 +437,34 @@ class Store:
             sorted(_text(domain) for domain in domains),
             sorted(_text(network) for network in networks),
         )
+
+    @_guarded
+    def articles_page(
+        self, limit: int, after: tuple[int, str] | None
+    ) -> list[tuple[str, int, dict[Status, int], dict[str, str]]]:
+        """List articles by first comment, newest first, with comments per state and settings."""
+        key = self.keys.articles()
+        top = after[0] if after else "+inf"
+        # After a cursor, skip what the previous page showed at the same score.
+        raw: Any = self.client.zrange(
+            key, top, "-inf", byscore=True, desc=True, offset=0, num=limit + 200, withscores=True
+        )
+        ranked = [(_text(member), int(score)) for member, score in raw]
+        if after is not None:
+            names = [name for name, _ in ranked]
+            ranked = ranked[names.index(after[1]) + 1 :] if after[1] in names else ranked
+        ranked = ranked[:limit]
+        pipe = self.client.pipeline(transaction=False)
+        for article_id, _ in ranked:
+            for status in Status.indexed():
+                pipe.zcard(self.keys.article_status(article_id, status))
+            pipe.hgetall(self.keys.article(article_id))
+        replies = iter(pipe.execute())
+        page = []
+        for article_id, first_ms in ranked:
+            counts = {status: int(next(replies)) for status in Status.indexed()}
+            page.append((article_id, first_ms, counts, _decoded(next(replies))))
+        return page
 
     # --- moderators -----------------------------------------------------------------------
     @_guarded

@@ -214,3 +214,34 @@ def test_audit_filters_and_pages(client: FlaskClient, moderator: dict[str, str])
 def test_desk_routes_need_a_token(client: FlaskClient, method: str, url: str) -> None:
     response = client.open(url, method=method, json={"ids": [UNKNOWN_ID], "action": "spam"})
     assert response.status_code == 401
+
+
+def test_articles_list_with_counts_per_state(
+    client: FlaskClient, moderator: dict[str, str]
+) -> None:
+    submit(client, "first-article")
+    published = publish(client, moderator, "second-article")
+    rejected = submit(client, "second-article")
+    decide(client, moderator, rejected["id"], "reject")
+    client.post("/api/v1/moderation/articles/first-article/close", headers=moderator)
+    submit(client, "third:article")
+    del published
+
+    page = client.get("/api/v1/moderation/articles", headers=moderator).get_json()
+    assert [a["article_id"] for a in page["articles"]] == [
+        "third:article",
+        "second-article",
+        "first-article",
+    ]
+    second = page["articles"][1]
+    assert second["counts"] == {"pending": 0, "approved": 1, "rejected": 1, "spam": 0}
+    assert second["closed"] is False and second["first_comment_at"].endswith("Z")
+    assert page["articles"][2]["closed"] is True
+
+    first = client.get("/api/v1/moderation/articles?limit=2", headers=moderator).get_json()
+    rest = client.get(
+        f"/api/v1/moderation/articles?limit=2&cursor={first['next_cursor']}", headers=moderator
+    ).get_json()
+    names = [a["article_id"] for a in first["articles"] + rest["articles"]]
+    assert names == ["third:article", "second-article", "first-article"]
+    assert rest["next_cursor"] is None

@@ -5,7 +5,7 @@
 -- KEYS[19] parent comment hash (the comment's own key when it replies to nothing)
 -- KEYS[20] duplicate fingerprint   KEYS[21] flood mark of the IP   KEYS[22] flood mark of the email
 -- KEYS[23] article settings (its first comment's time starts the auto-closing clock)
--- KEYS[24] events stream (for webhooks)
+-- KEYS[24] events stream (for webhooks)   KEYS[25] every article with comments
 -- ARGV[8] sealed private data   ARGV[9] locator record   ARGV[10] parent id or ""
 -- ARGV[11] state: pending, approved or spam   ARGV[12] flood interval (ms, 0 = off)
 -- ARGV[13] most comments that may wait   ARGV[14] events kept (about; 0: no webhooks, no events)
@@ -46,6 +46,7 @@ if flood_ms > 0 then
   redis.call('SET', KEYS[22], COMMENT_ID, 'PX', flood_ms)
 end
 redis.call('HSETNX', KEYS[23], 'first_comment_ms', ARGV[4])
+redis.call('ZADD', KEYS[25], 'NX', ARGV[4], ARGV[6])
 reindex(nil, ARGV[11])
 if ARGV[11] == 'approved' then
   publish()

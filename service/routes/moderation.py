@@ -12,6 +12,8 @@ from service.comments import Submission
 from service.models import Decision
 from service.routes import services
 from service.schemas import (
+    ArticleListQuerySchema,
+    ArticleListSchema,
     ArticleSettingsSchema,
     ArticleUpdateSchema,
     AuditListSchema,
@@ -105,6 +107,15 @@ for _decision in Decision:
         methods=["POST"],
         endpoint=f"{_decision}_comment",
     )(_decision_view(_decision))
+
+
+@blp.route("/articles")
+@blp.doc(security=[{"moderatorToken": []}])
+@blp.arguments(ArticleListQuerySchema(), location="query")
+@blp.response(200, ArticleListSchema())
+def articles(query: dict[str, Any]) -> dict[str, Any]:
+    """List articles with comments, newest first, with counts per state and whether closed."""
+    return services().site_rules.articles(query["limit"], query["cursor"])
 
 
 @blp.route("/articles/<article_id:article_id>")
