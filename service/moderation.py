@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,42 @@ from service.store import Locator, Store
 
 log = logging.getLogger(__name__)
 AUDIT_BATCH = 200
+SEARCH_BATCH = 200
+# A search of the queues reads at most this many comments per request, then hands a cursor back.
+SEARCH_SCAN_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class QueueSearch:
+    """What moderators look for in a queue: an email (by its keyed hash), an IP, some text."""
+
+    email: str | None = None
+    ip: str | None = None
+    text: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """Tell whether nothing is searched for."""
+        return not (self.email or self.ip or self.text)
+
+    def matches(self, view: dict[str, Any], status: Status, article_id: str | None) -> bool:
+        """Tell whether a comment, as moderators see it, is one searched for."""
+        if self.email and (
+            view["status"] != status or (view["email"] or "").casefold() != self.email.casefold()
+        ):
+            return False
+        if self.email and article_id and view["article_id"] != article_id:
+            return False
+        if self.ip and view["ip"] != self.ip:
+            return False
+        if self.text:
+            needle = self.text.casefold()
+            haystack = f"{view['name'] or ''}\n{view['body'] or ''}".casefold()
+            if needle not in haystack:
+                return False
+        return True
+
+
 # A filtered read of the audit log looks at most this many entries per request.
 AUDIT_SCAN_LIMIT = 20_000
 
@@ -31,21 +68,61 @@ class ModerationService:
         self.privacy = privacy
 
     def queue(
-        self, status: Status, article_id: str | None, limit: int, cursor: str | None
+        self,
+        status: Status,
+        article_id: str | None,
+        limit: int,
+        cursor: str | None,
+        search: QueueSearch | None = None,
     ) -> dict[str, Any]:
-        """List comments in one state, pending oldest first, with a cursor to the next page."""
-        comment_ids = self.store.queue_slice(status, article_id, limit + 1, cursor)
-        page_ids = comment_ids[:limit]
-        locators = self.store.locate_many(page_ids)
+        """List comments in one state, pending oldest first, with a cursor to the next page;
+        optionally only those of one email, one IP, or containing some text."""
+        if search is None or search.is_empty:
+            comment_ids = self.store.queue_slice(status, article_id, limit + 1, cursor)
+            page_ids = comment_ids[:limit]
+            comments = self._views(page_ids)
+            next_cursor = page_ids[-1] if len(comment_ids) > limit else None
+            return {"comments": comments, "next_cursor": next_cursor}
+        return self._search(status, article_id, limit, cursor, search)
+
+    def _search(
+        self,
+        status: Status,
+        article_id: str | None,
+        limit: int,
+        cursor: str | None,
+        search: QueueSearch,
+    ) -> dict[str, Any]:
+        """Scan an index in order, a batch at a time, keeping the comments that match; the IP
+        and text are sealed or free, so they are compared after reading, up to a scan limit."""
+        email_hash = self.privacy.email_hash(search.email) if search.email else None
+        found: list[dict[str, Any]] = []
+        scanned = 0
+        while len(found) < limit and scanned < SEARCH_SCAN_LIMIT:
+            batch = self.store.queue_slice(status, article_id, SEARCH_BATCH, cursor, email_hash)
+            if not batch:
+                return {"comments": found, "next_cursor": None}
+            for view in self._views(batch):
+                if search.matches(view, status, article_id):
+                    found.append(view)
+            scanned += len(batch)
+            cursor = batch[-1]
+            if len(found) >= limit:
+                break
+        page = found[:limit]
+        # Continue after the last comment shown, or after the last one scanned.
+        next_cursor = page[-1]["id"] if len(found) > limit else cursor
+        return {"comments": page, "next_cursor": next_cursor}
+
+    def _views(self, comment_ids: list[str]) -> list[dict[str, Any]]:
+        locators = self.store.locate_many(comment_ids)
         references = [
             (locator.article_id, comment_id)
-            for comment_id, locator in zip(page_ids, locators, strict=True)
+            for comment_id, locator in zip(comment_ids, locators, strict=True)
             if locator is not None
         ]
         records = self.store.moderation_records(references)
-        comments = [self._view(fields, sealed) for fields, sealed in records if fields]
-        next_cursor = page_ids[-1] if len(comment_ids) > limit else None
-        return {"comments": comments, "next_cursor": next_cursor}
+        return [self._view(fields, sealed) for fields, sealed in records if fields]
 
     def get(self, comment_id: str) -> dict[str, Any]:
         """Read one comment with its private data."""

@@ -202,6 +202,13 @@ class ModerationQuerySchema(Schema):
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(load_default=None, validate=validate.Regexp(COMMENT_ID_PATTERN + r"\Z"))
+    email = EmailAddress(load_default=None, metadata={"description": "Only this reader's."})
+    ip = fields.IP(load_default=None, metadata={"description": "Only those sent from this IP."})
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Only those whose name or text contains this."},
+    )
 
 
 class ModerationCommentSchema(PublicCommentSchema):

@@ -296,12 +296,21 @@ class Store:
 
     @_guarded
     def queue_slice(
-        self, status: Status, article_id: str | None, limit: int, after: str | None
+        self,
+        status: Status,
+        article_id: str | None,
+        limit: int,
+        after: str | None,
+        email_hash: str | None = None,
     ) -> list[str]:
-        """List up to `limit` comment ids in one state: pending oldest first, others newest."""
-        key = (
-            self.keys.article_status(article_id, status) if article_id else self.keys.queue(status)
-        )
+        """List up to `limit` comment ids in one state (or, by email, in any state): pending
+        oldest first, others newest first."""
+        if email_hash is not None:
+            key = self.keys.email_index(email_hash)
+        elif article_id:
+            key = self.keys.article_status(article_id, status)
+        else:
+            key = self.keys.queue(status)
         if status is Status.PENDING:
             start, end, descending = (f"({after}" if after else "-"), "+", False
         else:

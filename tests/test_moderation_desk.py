@@ -245,3 +245,62 @@ def test_articles_list_with_counts_per_state(
     names = [a["article_id"] for a in first["articles"] + rest["articles"]]
     assert names == ["third:article", "second-article", "first-article"]
     assert rest["next_cursor"] is None
+
+
+def queue(client: FlaskClient, headers: dict[str, str], **query: Any) -> dict[str, Any]:
+    response = client.get("/api/v1/moderation/comments", headers=headers, query_string=query)
+    assert response.status_code == 200, response.get_json()
+    page: dict[str, Any] = response.get_json()
+    return page
+
+
+def ids_of(page: dict[str, Any]) -> list[str]:
+    return [comment["id"] for comment in page["comments"]]
+
+
+def test_queue_by_email_ip_and_text(client: FlaskClient, moderator: dict[str, str]) -> None:
+    mine = submit(client, "a", email="Searched@Example.com", body="About the Geneva talks")
+    also_mine = submit(client, "b", email="searched@example.com", body="Second thought")
+    other = client.post(
+        "/api/v1/articles/a/comments",
+        json={"name": "Far", "email": "far@example.com", "body": "From far away, Geneva too"},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    ).get_json()["comment"]
+    approved_mine = publish(client, moderator, "a", email="searched@example.com")
+
+    assert ids_of(queue(client, moderator, email="searched@EXAMPLE.com")) == [
+        mine["id"],
+        also_mine["id"],
+    ]
+    assert ids_of(queue(client, moderator, email="searched@example.com", status="approved")) == [
+        approved_mine["id"]
+    ]
+    assert ids_of(queue(client, moderator, email="searched@example.com", article_id="b")) == [
+        also_mine["id"]
+    ]
+    assert ids_of(queue(client, moderator, ip="203.0.113.9")) == [other["id"]]
+    assert ids_of(queue(client, moderator, q="geneva")) == [mine["id"], other["id"]]
+    assert ids_of(queue(client, moderator, q="geneva", ip="127.0.0.1")) == [mine["id"]]
+    assert queue(client, moderator, email="nobody@example.com") == {
+        "comments": [],
+        "next_cursor": None,
+    }
+    bad = client.get("/api/v1/moderation/comments?ip=not-an-ip", headers=moderator)
+    assert bad.status_code == 422
+
+
+def test_search_pages_with_a_cursor(client: FlaskClient, moderator: dict[str, str]) -> None:
+    matching = [submit(client, body=f"needle {n}") for n in range(5)]
+    for n in range(3):
+        submit(client, body=f"hay {n}")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = queue(
+            client, moderator, q="needle", limit=2, **({"cursor": cursor} if cursor else {})
+        )
+        seen += ids_of(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [comment["id"] for comment in matching]

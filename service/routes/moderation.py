@@ -10,6 +10,7 @@ from flask_smorest import Blueprint, abort
 
 from service.comments import Submission
 from service.models import Decision
+from service.moderation import QueueSearch
 from service.routes import services
 from service.schemas import (
     ArticleListQuerySchema,
@@ -61,8 +62,13 @@ class ModerationQueue(MethodView):
     @blp.response(200, ModerationListSchema())
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """List comments in one state; pending ones oldest first."""
+        search = QueueSearch(
+            email=query["email"],
+            ip=str(query["ip"]) if query["ip"] else None,
+            text=query["q"],
+        )
         return services().moderation.queue(
-            query["status"], query["article_id"], query["limit"], query["cursor"]
+            query["status"], query["article_id"], query["limit"], query["cursor"], search
         )
 
 
