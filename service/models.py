@@ -98,6 +98,8 @@ class Comment:
     reason: str | None = None
     # Why the submission rules put it where they did (never the email).
     reasons: tuple[str, ...] = ()
+    # Written by a moderator, in the site's name.
+    staff: bool = False
 
     def to_fields(self) -> dict[str, str]:
         """Flatten into the string fields of a Redis hash (absent values are left out)."""
@@ -120,6 +122,7 @@ class Comment:
             "decided_at": self.decided_at,
             "reason": self.reason,
             "reasons": json.dumps(list(self.reasons)) if self.reasons else None,
+            "staff": "1" if self.staff else None,
         }
         return {key: value for key, value in fields.items() if value is not None}
 
@@ -145,6 +148,7 @@ class Comment:
             decided_at=fields.get("decided_at"),
             reason=fields.get("reason"),
             reasons=tuple(json.loads(fields.get("reasons", "[]"))),
+            staff=fields.get("staff") == "1",
         )
 
 

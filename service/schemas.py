@@ -141,6 +141,7 @@ class PublicCommentSchema(Schema):
     removed = fields.Boolean(
         metadata={"description": "A removed comment kept as a placeholder for its replies."}
     )
+    staff = fields.Boolean(metadata={"description": "Written by the site's moderators."})
     replies = fields.List(fields.Nested(lambda: PublicCommentSchema()))
 
 
@@ -330,6 +331,20 @@ class ArticleSettingsSchema(Schema):
     closes_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     moderation_mode = fields.String(required=True)
     moderation_mode_override = fields.String(allow_none=True)
+
+
+class StaffReplySchema(Schema):
+    """A moderator's comment, published at once in the site's name."""
+
+    body = TrimmedText(
+        required=True,
+        forbidden=_FORBIDDEN_BODY_CATEGORIES,
+        allowed=_BODY_WHITESPACE_CONTROLS,
+        validate=validate.Length(min=1, max=5000, error="Write 1 to 5000 characters."),
+    )
+    parent_id = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(COMMENT_ID_PATTERN + r"\Z")
+    )
 
 
 class ArticleSummarySchema(ArticleSettingsSchema):

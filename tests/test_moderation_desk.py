@@ -304,3 +304,32 @@ def test_search_pages_with_a_cursor(client: FlaskClient, moderator: dict[str, st
         if cursor is None:
             break
     assert seen == [comment["id"] for comment in matching]
+
+
+def test_a_moderators_reply_is_published_at_once_as_staff(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis
+) -> None:
+    question = publish(client, moderator, body="Will the talks be broadcast?")
+    url = "/api/v1/moderation/articles/article-1/comments"
+    response = client.post(
+        url, headers=moderator, json={"body": "Yes, live at 10:00.", "parent_id": question["id"]}
+    )
+    assert response.status_code == 201
+    item = response.get_json()
+    assert (item["status"], item["staff"], item["name"]) == ("approved", True, "alice")
+    assert item["decided_by"] == "alice" and item["email"] == ""
+
+    page = listing(client)
+    assert page["count"] == 2
+    [thread] = page["comments"]
+    [answer] = thread["replies"]
+    assert answer["staff"] is True and answer["body"] == "Yes, live at 10:00."
+    assert "staff" not in thread
+    html = client.get("/articles/article-1/comments").get_data(as_text=True)
+    assert '<span class="comment-staff">Staff</span>' in html
+
+    pending = submit(client)
+    refused = client.post(url, headers=moderator, json={"body": "x", "parent_id": pending["id"]})
+    assert refused.status_code == 422
+    assert client.post(url, json={"body": "Not staff"}).status_code == 401
+    assert client.post(url, headers=moderator, json={"body": "   "}).status_code == 422

@@ -29,6 +29,7 @@ from service.schemas import (
     ModerationQuerySchema,
     RuleCheckResultSchema,
     RuleCheckSchema,
+    StaffReplySchema,
     StatsSchema,
 )
 
@@ -140,6 +141,18 @@ class ArticleSettings(MethodView):
     def patch(self, fields: dict[str, Any], article_id: str) -> dict[str, Any]:
         """Give an article its own moderation mode (null: the site's)."""
         return services().site_rules.set_mode(article_id, fields["moderation_mode"], g.moderator)
+
+
+@blp.route("/articles/<article_id:article_id>/comments", methods=["POST"])
+@blp.doc(security=[{"moderatorToken": []}])
+@blp.arguments(StaffReplySchema())
+@blp.response(201, ModerationCommentSchema())
+def staff_reply(fields: dict[str, Any], article_id: str) -> dict[str, Any]:
+    """Publish a moderator's comment or reply at once, marked as from staff."""
+    view = services().comments.staff_reply(
+        article_id, g.moderator, fields["body"], fields["parent_id"]
+    )
+    return services().moderation.get(view["id"])
 
 
 @blp.route("/articles/<article_id:article_id>/close", methods=["POST"])
