@@ -132,6 +132,7 @@ class DataRightsStore:
                 keys.duplicate(article_id, locator.fingerprint),
                 keys.flood("email", locator.email_hash),
                 keys.version(article_id),
+                keys.revisions(article_id, comment_id),
             ],
             args=[
                 comment_id,

@@ -36,6 +36,10 @@ class Keys:
         """The article's state indexes, in `Status.indexed()` order."""
         return [self.article_status(article_id, status) for status in Status.indexed()]
 
+    def revisions(self, article_id: str, comment_id: str) -> str:
+        """List of a comment's texts, original first, once a moderator has edited it."""
+        return f"{self.prefix}:{{{article_id}}}:revisions:{comment_id}"
+
     def roots(self, article_id: str) -> str:
         """Sorted set of top-level comments shown in the public list, scored by creation time."""
         return f"{self.prefix}:{{{article_id}}}:roots"
@@ -116,3 +120,24 @@ class Keys:
     def email_index(self, email_hash: str) -> str:
         """Sorted set of the comment ids written with one email, named by the email's HMAC."""
         return f"{self.prefix}:{{global}}:email:{email_hash}"
+
+    # --- webhook delivery (service/webhooks.py) -----------------------------------------------
+    def webhook_log(self) -> str:
+        """Capped stream of delivery attempts: ids, URL, result, duration (no personal data)."""
+        return f"{self.prefix}:{{global}}:webhooks:log"
+
+    def webhook_retries(self) -> str:
+        """Sorted set of delivery ids awaiting another attempt, scored by when it is due (ms)."""
+        return f"{self.prefix}:{{global}}:webhooks:retries"
+
+    def webhook_retry_records(self) -> str:
+        """Hash of a scheduled delivery's id to its record: event, URL, attempts made."""
+        return f"{self.prefix}:{{global}}:webhooks:retry-records"
+
+    def webhook_dead_letters(self) -> str:
+        """List of deliveries that failed every attempt, newest first."""
+        return f"{self.prefix}:{{global}}:webhooks:dead-letters"
+
+    def webhook_finished(self, delivery_id: str) -> str:
+        """String marking a delivery finished (delivered or dead-lettered), for a while."""
+        return f"{self.prefix}:{{global}}:webhooks:finished:{delivery_id}"

@@ -1,4 +1,4 @@
-"""Moderators' use cases: list the queues, read a comment, decide on it, delete it."""
+"""Moderators' use cases: queues, decisions, edits, deletion, purge, stats, audit; site rules."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from service.models import Act, Decision, ReasonCode, Status
 from service.privacy import Privacy
 from service.settings import Settings
 from service.store import Locator, Store
+from service.text import render_body
 
 log = logging.getLogger(__name__)
 AUDIT_BATCH = 200
@@ -125,8 +126,11 @@ class ModerationService:
         return [self._view(fields, sealed) for fields, sealed in records if fields]
 
     def get(self, comment_id: str) -> dict[str, Any]:
-        """Read one comment with its private data."""
-        return self._read(comment_id, self._locate(comment_id))
+        """Read one comment with its private data and the history of its text."""
+        locator = self._locate(comment_id)
+        view = self._read(comment_id, locator)
+        view["revisions"] = self.store.revisions(locator.article_id, comment_id)
+        return view
 
     def _read(self, comment_id: str, locator: Locator) -> dict[str, Any]:
         [(fields, sealed)] = self.store.moderation_records([(locator.article_id, comment_id)])
@@ -229,6 +233,15 @@ class ModerationService:
         more = len(entries) > limit or scanned >= AUDIT_SCAN_LIMIT
         return {"entries": page, "next_cursor": page[-1]["id"] if more and page else None}
 
+    def edit(self, comment_id: str, body: str, moderator: str) -> dict[str, Any]:
+        """Change a comment's text; the original and every edit stay visible to moderators."""
+        locator = self._locate(comment_id)
+        act = Act(moderator, rfc3339(datetime.now(UTC)))
+        if self.store.edit(comment_id, locator, body, render_body(body), act) == "missing":
+            raise CommentNotFound()
+        log.info("moderator %s edited comment %s", moderator, comment_id)
+        return self.get(comment_id)
+
     def delete(self, comment_id: str, moderator: str) -> None:
         """Delete a comment and all its private data; its published replies stay."""
         locator = self._locate(comment_id)
@@ -267,7 +280,7 @@ class ModerationService:
 
     def _view(self, fields: dict[str, str], sealed: bytes | None) -> dict[str, Any]:
         view = record_view(fields) | {"status": Status(fields["status"])}
-        for name in ("decided_by", "decided_at", "reason", "reason_code"):
+        for name in ("decided_by", "decided_at", "reason", "reason_code", "edited_by", "edited_at"):
             view[name] = fields.get(name)
         view["reasons"] = json.loads(fields.get("reasons", "[]"))
         private = self.privacy.decrypt(sealed) if sealed else None

@@ -223,6 +223,12 @@ class ModerationCommentSchema(PublicCommentSchema):
     decided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     reason = fields.String(allow_none=True)
     reason_code = fields.String(allow_none=True)
+    edited_by = fields.String(allow_none=True)
+    edited_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    revisions = fields.List(
+        fields.Dict(keys=fields.String(), values=fields.String()),
+        metadata={"description": "Every text it had, original first, once edited: body, by, at."},
+    )
     reasons = fields.List(
         fields.String(), metadata={"description": "Why the submission rules held or filed it."}
     )
@@ -331,6 +337,17 @@ class ArticleSettingsSchema(Schema):
     closes_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     moderation_mode = fields.String(required=True)
     moderation_mode_override = fields.String(allow_none=True)
+
+
+class EditSchema(Schema):
+    """A moderator's new text for a comment."""
+
+    body = TrimmedText(
+        required=True,
+        forbidden=_FORBIDDEN_BODY_CATEGORIES,
+        allowed=_BODY_WHITESPACE_CONTROLS,
+        validate=validate.Length(min=1, max=5000, error="Write 1 to 5000 characters."),
+    )
 
 
 class StaffReplySchema(Schema):

@@ -113,6 +113,7 @@ class Store:
         self._decide = client.register_script(_script_source("decide"))
         self._delete = client.register_script(_script_source("delete"))
         self._facts = client.register_script(_script_source("facts", transition=False))
+        self._edit = client.register_script(_script_source("edit", transition=False))
 
     # --- writes -------------------------------------------------------------------------
     def _transition_keys(self, comment_id: str, locator: Locator) -> list[str]:
@@ -227,6 +228,7 @@ class Store:
                 *self._transition_keys(comment_id, locator),
                 *self._private_keys(comment_id, locator),
                 self.keys.audit(),
+                self.keys.revisions(locator.article_id, comment_id),
             ],
             args=[
                 *self._transition_args(comment_id, locator),
@@ -238,6 +240,37 @@ class Store:
             ],
         )
         return _text(result)
+
+    @_guarded
+    def edit(self, comment_id: str, locator: Locator, body: str, body_html: str, act: Act) -> str:
+        """Replace a comment's text, keeping every version; answer "missing", "unchanged" or
+        "edited"."""
+        article_id = locator.article_id
+        result = self._edit(
+            keys=[
+                self.keys.comment(article_id, comment_id),
+                self.keys.revisions(article_id, comment_id),
+                self.keys.version(article_id),
+                self.keys.audit(),
+            ],
+            args=[
+                body,
+                body_html,
+                act.moderator,
+                act.at,
+                comment_id,
+                article_id,
+                secrets.token_hex(8),
+                AUDIT_LENGTH,
+            ],
+        )
+        return _text(result)
+
+    @_guarded
+    def revisions(self, article_id: str, comment_id: str) -> list[dict[str, str]]:
+        """Read a comment's texts, original first (empty when it was never edited)."""
+        entries = self.client.lrange(self.keys.revisions(article_id, comment_id), 0, -1)
+        return [json.loads(entry) for entry in entries]
 
     @_guarded
     def audit(self, entry: dict[str, str]) -> None:

@@ -333,3 +333,34 @@ def test_a_moderators_reply_is_published_at_once_as_staff(
     assert refused.status_code == 422
     assert client.post(url, json={"body": "Not staff"}).status_code == 401
     assert client.post(url, headers=moderator, json={"body": "   "}).status_code == 422
+
+
+def test_a_moderators_edit_keeps_every_version(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    comment = publish(client, moderator, body="Teh talks start at 9.")
+    url = f"/api/v1/moderation/comments/{comment['id']}/edit"
+    edited = client.post(url, headers=moderator, json={"body": "The talks start at 9."})
+    assert edited.status_code == 200
+    item = edited.get_json()
+    assert item["body"] == "The talks start at 9." and item["edited_by"] == "alice"
+    assert [(r["body"], r["by"]) for r in item["revisions"]] == [
+        ("Teh talks start at 9.", "author"),
+        ("The talks start at 9.", "alice"),
+    ]
+    # Readers see the latest text at once (the cached page changed version).
+    [shown] = listing(client)["comments"]
+    assert shown["body"] == "The talks start at 9."
+    assert "<p>The talks start at 9.</p>" == shown["body_html"]
+    again = client.post(url, headers=moderator, json={"body": "The talks start at 9."})
+    assert len(again.get_json()["revisions"]) == 2
+    assert audit(client, moderator, action="edit")["entries"][0]["comment_id"] == comment["id"]
+
+    assert (
+        client.delete(f"/api/v1/moderation/comments/{comment['id']}", headers=moderator).status_code
+        == 204
+    )
+    assert not redis_client.exists(f"{key_prefix}:{{article-1}}:revisions:{comment['id']}")
+    missing = f"/api/v1/moderation/comments/{UNKNOWN_ID}/edit"
+    assert client.post(missing, headers=moderator, json={"body": "x"}).status_code == 404
+    assert client.post(url, json={"body": "x"}).status_code == 401

@@ -4,6 +4,7 @@
 -- KEYS[1] comment hash   KEYS[2] private data   KEYS[3] comment locator   KEYS[4] email index
 -- KEYS[5] approved comments per email hash   KEYS[6] duplicate fingerprint
 -- KEYS[7] flood mark of the email   KEYS[8] article list version
+-- KEYS[9] the comment's revisions (go with the text, when the text is replaced)
 -- ARGV[1] comment id   ARGV[2] its locator record without email hash or fingerprint
 -- ARGV[3] a new random list version
 -- ARGV[4] the email hash whose approved count and flood mark go, or "" to keep them
@@ -44,6 +45,7 @@ if state ~= 'deleted' and (ARGV[5] ~= '' or ARGV[6] == '1') then
   end
   if ARGV[6] == '1' then
     redis.call('HSET', KEYS[1], 'body', ARGV[7], 'body_html', ARGV[8])
+    redis.call('DEL', KEYS[9])
   end
   if state == 'approved' then
     -- The public list changed: a new version, so no cached page shows the old record.

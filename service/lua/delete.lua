@@ -6,6 +6,7 @@
 -- ARGV[8] "1" when the comment replies to another
 -- ARGV[9] a state the comment must be in to be deleted, or "" for any
 -- KEYS[21] audit stream   ARGV[10] who deletes   ARGV[11] when (RFC 3339)   ARGV[12] length cap
+-- KEYS[22] the comment's revisions (texts a moderator edited)
 -- Returns "missing", "kept" (in another state than ARGV[9]), "deleted" or "placeholder".
 local state = redis.call('HGET', KEYS[1], 'status')
 if not state or SLOT[state] == nil then
@@ -24,7 +25,7 @@ if state == 'approved' then
 else
   redis.call('SET', KEYS[13], ARGV[5])
 end
-redis.call('DEL', KEYS[16], KEYS[20])
+redis.call('DEL', KEYS[16], KEYS[20], KEYS[22])
 redis.call('HDEL', KEYS[17], COMMENT_ID)
 redis.call('ZREM', KEYS[18], COMMENT_ID)
 

@@ -24,6 +24,7 @@ from service.schemas import (
     BulkDecisionSchema,
     BulkResultsSchema,
     DecisionSchema,
+    EditSchema,
     ModerationCommentSchema,
     ModerationListSchema,
     ModerationQuerySchema,
@@ -88,6 +89,15 @@ class ModeratedComment(MethodView):
     def delete(self, comment_id: str) -> None:
         """Delete a comment and its private data; its published replies stay."""
         services().moderation.delete(comment_id, g.moderator)
+
+
+@blp.route("/comments/<comment_id:comment_id>/edit", methods=["POST"])
+@blp.doc(security=[{"moderatorToken": []}])
+@blp.arguments(EditSchema())
+@blp.response(200, ModerationCommentSchema())
+def edit_comment(fields: dict[str, Any], comment_id: str) -> dict[str, Any]:
+    """Change a comment's text; readers see the latest, moderators every version."""
+    return services().moderation.edit(comment_id, fields["body"], g.moderator)
 
 
 def _decision_view(decision: Decision) -> Any:
