@@ -191,6 +191,26 @@ def moderators(action: str, target: str | None) -> int:
     return 2
 
 
+def webhooks(once: bool) -> int:
+    """Deliver comment events to the webhook URLs until SIGTERM, or with `once` what is due."""
+    from service.webhooks import WebhookWorker
+
+    with command_services() as services:
+        settings = services.settings
+        if settings.webhook_urls and not settings.webhook_secret:
+            print("Set COMMENTS_WEBHOOK_SECRET: webhooks are never sent unsigned.", file=sys.stderr)
+            return 2
+        worker = WebhookWorker(services.store, settings)
+        if once:
+            handled = worker.drain()
+            print(f"Handled {handled} event(s) and retries.")
+            return 0
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signal_number, lambda *_: worker.stop())
+        worker.run()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch a command."""
     parser = argparse.ArgumentParser(prog="news-comments", description=__doc__)
@@ -203,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "retention", help="remove readers' IP, user agent and old rejected private data (cron-safe)"
     )
+    delivering = commands.add_parser(
+        "webhooks", help="deliver comment events to COMMENTS_WEBHOOK_URLS (until SIGTERM)"
+    )
+    delivering.add_argument("--once", action="store_true", help="deliver what is due, then exit")
     tokens = commands.add_parser("moderators", help="create, list and revoke moderator tokens")
     token_commands = tokens.add_subparsers(dest="action", required=True)
     token_commands.add_parser("add", help="make a token for a moderator").add_argument(
@@ -221,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         return purge(arguments.older_than_days)
     if arguments.command == "retention":
         return retention()
+    if arguments.command == "webhooks":
+        return webhooks(arguments.once)
     return 2
 
 

@@ -60,6 +60,10 @@ class Settings:
     # Webhooks: where comment events go, and the secret their HMAC-SHA256 signatures use.
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = ""
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 2.0
+    webhook_visibility_timeout_seconds: float = 60.0
     # Readers' data rights (service/data_rights.py): erasure, and how long private data stays.
     erase_mode: str = "anonymize"
     erase_keeps_text: bool = True
@@ -176,6 +180,12 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError(f"blocked_action must be one of {', '.join(BLOCKED_ACTIONS)}")
     if settings.erase_mode not in ERASE_MODES:
         raise SettingsError(f"erase_mode must be one of {', '.join(ERASE_MODES)}")
+    if any(not url.startswith(("http://", "https://")) for url in settings.webhook_urls):
+        raise SettingsError("webhook_urls must be http:// or https:// URLs")
+    if settings.webhook_max_attempts < 1 or settings.webhook_backoff_seconds < 0:
+        raise SettingsError("webhook_max_attempts must be 1 or more, webhook_backoff_seconds >= 0")
+    if min(settings.webhook_timeout_seconds, settings.webhook_visibility_timeout_seconds) <= 0:
+        raise SettingsError("webhook timeouts must be positive")
     try:
         for network in settings.trusted_proxies:
             ipaddress.ip_network(network, strict=False)

@@ -203,10 +203,10 @@ def comments_service(compose_config: dict[str, Any]) -> dict[str, Any]:
     return service
 
 
-def test_compose_file_has_the_two_services_and_no_version_key(
+def test_compose_file_has_the_three_services_and_no_version_key(
     compose_config: dict[str, Any],
 ) -> None:
-    assert set(compose_config["services"]) == {"comments", "redis"}
+    assert set(compose_config["services"]) == {"comments", "redis", "webhooks"}
     assert re.search(r"^version\s*:", COMPOSE_FILE.read_text(), re.MULTILINE) is None
 
 
@@ -273,7 +273,20 @@ def test_comments_runs_in_production_against_the_compose_redis(
             assert name.removeprefix("COMMENTS_").lower() in fields, f"unknown setting {name}"
 
 
-def test_both_services_restart_unless_stopped(compose_config: dict[str, Any]) -> None:
+def test_webhooks_worker_runs_from_the_same_image_against_the_compose_redis(
+    compose_config: dict[str, Any], comments_service: dict[str, Any]
+) -> None:
+    webhooks = compose_config["services"]["webhooks"]
+    assert webhooks["command"] == ["news-comments", "webhooks"]
+    assert webhooks["image"] == comments_service["image"]
+    assert webhooks["build"]["dockerfile"] == "Dockerfile"
+    assert webhooks["depends_on"]["redis"]["condition"] == "service_healthy"
+    for name in ("COMMENTS_ENV", "REDIS_URL", "COMMENTS_SECRET_KEY"):
+        assert webhooks["environment"][name] == comments_service["environment"][name], name
+    assert not webhooks.get("ports"), "the worker publishes nothing"
+
+
+def test_every_service_restarts_unless_stopped(compose_config: dict[str, Any]) -> None:
     for name, service in compose_config["services"].items():
         assert service.get("restart") == "unless-stopped", name
 
