@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from service.event_stream import EventGroup
 from service.store import Store, _decoded, _guarded, _script_source, _text
 
 # The consumer group every webhook worker reads the events stream through.
@@ -23,9 +24,6 @@ LOG_LENGTH = 100_000
 DEAD_LETTERS_KEPT = 100_000
 # How long a finished delivery is remembered, so a redelivered event does not POST it again.
 FINISHED_SECONDS = 7 * 24 * 3600
-
-# A stream entry: its id and its fields.
-Event = tuple[str, dict[str, str]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,65 +71,12 @@ class Attempt:
         return entry
 
 
-class WebhookStore:
+class WebhookStore(EventGroup):
     """Read comment events through the consumer group; keep retries, dead letters and the log."""
 
     def __init__(self, store: Store) -> None:
-        self.client = store.client
-        self.keys = store.keys
+        super().__init__(store, GROUP)
         self._lease = self.client.register_script(_script_source("webhook_lease", transition=False))
-
-    # --- the events stream ----------------------------------------------------------------
-    @_guarded
-    def ensure_group(self) -> None:
-        """Create the consumer group from the stream's start (events written before it count)."""
-        try:
-            self.client.xgroup_create(self.keys.events(), GROUP, id="0", mkstream=True)
-        except redis.ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
-
-    @_guarded
-    def read(
-        self, consumer: str, count: int, block_ms: int | None, *, own: bool = False
-    ) -> list[Event]:
-        """Read events never delivered to the group (waiting up to `block_ms`), or with `own`
-        the events this consumer took earlier and has not acknowledged."""
-        reply: Any = self.client.xreadgroup(
-            GROUP, consumer, {self.keys.events(): "0" if own else ">"}, count=count, block=block_ms
-        )
-        if not reply:
-            return []
-        streams = reply.values() if isinstance(reply, dict) else [item[1] for item in reply]
-        return [_event(entry) for entries in streams for entry in _flatten(entries)]
-
-    @_guarded
-    def claim_stale(
-        self, consumer: str, min_idle_ms: int, cursor: str, count: int
-    ) -> tuple[str, list[Event]]:
-        """Take over events another consumer took over `min_idle_ms` ago without acknowledging
-        them (it died or hangs); answer the cursor to go on from ("0-0": the end) and the events."""
-        reply: Any = self.client.xautoclaim(
-            self.keys.events(), GROUP, consumer, min_idle_ms, start_id=cursor, count=count
-        )
-        return _text(reply[0]), [_event(entry) for entry in reply[1] if entry[0] is not None]
-
-    @_guarded
-    def ack(self, event_id: str) -> None:
-        """Acknowledge an event: every URL has it, or the retry schedule owns it."""
-        self.client.xack(self.keys.events(), GROUP, event_id)
-
-    @_guarded
-    def forget_idle_consumers(self, idle_ms: int) -> int:
-        """Remove consumers idle for `idle_ms` that hold no events (workers long gone)."""
-        removed = 0
-        for consumer in self.client.xinfo_consumers(self.keys.events(), GROUP):
-            idle = int(consumer.get("inactive", consumer.get("idle", 0)))
-            if int(consumer.get("pending", 0)) == 0 and idle > idle_ms:
-                name = _text(consumer["name"])
-                removed += 1
-                self.client.xgroup_delconsumer(self.keys.events(), GROUP, name)
-        return removed
 
     # --- deliveries -----------------------------------------------------------------------
     @_guarded
@@ -230,12 +175,3 @@ class WebhookStore:
         """Every delivery waiting for another attempt."""
         records = self.client.hgetall(self.keys.webhook_retry_records())
         return [Retry.loads(_text(key), _text(value)) for key, value in records.items()]
-
-
-def _flatten(entries: Any) -> list[Any]:
-    """Stream entries as (id, fields) pairs, skipping entries trimmed away meanwhile."""
-    return [entry for entry in entries or [] if entry and entry[0] is not None]
-
-
-def _event(entry: Any) -> Event:
-    return _text(entry[0]), _decoded(entry[1] or {})

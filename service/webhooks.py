@@ -29,9 +29,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.comments import public_view, rfc3339
+from service.event_stream import Event
 from service.settings import Settings
 from service.store import Store, StoreUnavailable
-from service.webhook_store import Attempt, Event, Retry, WebhookStore
+from service.webhook_store import Attempt, Retry, WebhookStore
 
 log = logging.getLogger(__name__)
 
