@@ -75,7 +75,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     privacy = Privacy(settings.secret_key)
-    store = Store(create_redis(settings), Keys(settings.key_prefix), bool(settings.webhook_urls))
+    wants_events = bool(settings.webhook_urls or settings.notify_emails)
+    store = Store(create_redis(settings), Keys(settings.key_prefix), wants_events)
     app.extensions[EXTENSION] = Services(
         settings=settings,
         store=store,

@@ -211,6 +211,24 @@ def webhooks(once: bool) -> int:
     return 0
 
 
+def notify(once: bool) -> int:
+    """Email moderators about new pending comments, a batch every interval, until SIGTERM."""
+    from service.moderator_mail import ModeratorMail
+
+    with command_services() as services:
+        if not services.settings.notify_emails:
+            print("Set COMMENTS_NOTIFY_EMAILS: nobody to tell.", file=sys.stderr)
+            return 2
+        mailer = ModeratorMail(services.store, services.settings)
+        if once:
+            print(f"Listed {mailer.send_due()} comment(s).")
+            return 0
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signal_number, lambda *_: mailer.stop())
+        mailer.run()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch a command."""
     parser = argparse.ArgumentParser(prog="news-comments", description=__doc__)
@@ -236,7 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     token_commands.add_parser(
         "revoke", help="revoke a moderator's tokens, or one token by its id"
     ).add_argument("target", metavar="name_or_id")
+    notifying = commands.add_parser(
+        "notify", help="email moderators about new pending comments, batched"
+    )
+    notifying.add_argument("--once", action="store_true", help="send what is waiting, then exit")
     arguments = parser.parse_args(argv)
+    if arguments.command == "notify":
+        return notify(arguments.once)
     if arguments.command == "moderators":
         return moderators(arguments.action, getattr(arguments, "target", None))
     if arguments.command == "serve":

@@ -20,7 +20,7 @@ DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 LOCATOR_VARIABLES = frozenset({"COMMENTS_ENV", "COMMENTS_CONFIG_DIR"})
 ENVIRONMENTS = ("development", "production")
 # Read only from the environment: never from a file that might be committed.
-SECRET_SETTINGS = frozenset({"secret_key", "moderator_tokens", "webhook_secret"})
+SECRET_SETTINGS = frozenset({"secret_key", "moderator_tokens", "webhook_secret", "smtp_password"})
 
 
 class SettingsError(ValueError):
@@ -60,6 +60,16 @@ class Settings:
     # Webhooks: where comment events go, and the secret their HMAC-SHA256 signatures use.
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = ""
+    # Email to moderators about new pending comments, batched (news-comments notify).
+    notify_emails: tuple[str, ...] = ()
+    notify_from: str = "comments@example.com"
+    notify_interval_seconds: int = 300
+    public_url: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
     webhook_timeout_seconds: float = 5.0
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 2.0
