@@ -232,6 +232,16 @@ class CommentService:
             self.admission.settings.max_pending,
         )
         self._raise_for(outcome)
+        self.store.audit(
+            {
+                "action": "staff_reply",
+                "moderator": moderator,
+                "at": comment.created_at,
+                "comment_id": comment_id,
+                "article_id": article_id,
+                "after": str(Status.APPROVED),
+            }
+        )
         return record_view(comment.to_fields()) | {"status": Status.APPROVED}
 
     def check(self, article_id: str, submission: Submission) -> dict[str, Any]:

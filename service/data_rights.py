@@ -90,6 +90,15 @@ class DataRights:
                 if fields
             )
         blocked, approved = self.rights_store.email_facts(email_hash)
+        # Reading a reader's personal data is an action too (the entry names no email).
+        self.store.audit(
+            {
+                "action": "export",
+                "moderator": moderator,
+                "at": rfc3339(datetime.now(UTC)),
+                "after": f"{len(comments)} comment(s)",
+            }
+        )
         log.info("moderator %s exported one reader's data: %d comment(s)", moderator, len(comments))
         return {
             "email": email,

@@ -364,3 +364,27 @@ def test_a_moderators_edit_keeps_every_version(
     missing = f"/api/v1/moderation/comments/{UNKNOWN_ID}/edit"
     assert client.post(missing, headers=moderator, json={"body": "x"}).status_code == 404
     assert client.post(url, json={"body": "x"}).status_code == 401
+
+
+def test_staff_replies_edits_exports_and_erasures_are_audited(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis
+) -> None:
+    comment = publish(client, moderator, email="reader@example.com", body="Original")
+    client.post(
+        f"/api/v1/moderation/comments/{comment['id']}/edit",
+        headers=moderator,
+        json={"body": "Edited"},
+    )
+    client.post(
+        "/api/v1/moderation/articles/article-1/comments",
+        headers=moderator,
+        json={"body": "From the desk"},
+    )
+    client.get("/api/v1/moderation/privacy/export?email=reader@example.com", headers=moderator)
+    client.post(
+        "/api/v1/moderation/privacy/erase", headers=moderator, json={"email": "reader@example.com"}
+    )
+    actions = [entry["action"] for entry in audit(client, moderator)["entries"]]
+    assert actions[:4] == ["anonymize", "export", "staff_reply", "edit"]
+    assert "reader@example.com" not in str(audit(client, moderator))
+    assert keyspace_mentions(redis_client, "reader@example.com") == []
