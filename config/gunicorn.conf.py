@@ -1,7 +1,8 @@
-"""Gunicorn settings for every deployment: `gunicorn -c config/gunicorn.conf.py service.wsgi:app`."""
+"""Gunicorn settings for all deployments: `gunicorn -c config/gunicorn.conf.py service.wsgi:app`."""
 
 import multiprocessing
 import os
+import tempfile
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # Threaded workers: a request waiting on Redis does not hold a whole process.
@@ -18,7 +19,18 @@ keepalive = 5
 limit_request_line = 4094
 limit_request_fields = 64
 limit_request_field_size = 8190
-# The access log shows the path without its query string.
-accesslog = "-"
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# The service writes one JSON line per request itself (request id, route, status, duration,
+# the client's network only), so gunicorn's own access log stays off.
+accesslog = None
 errorlog = "-"
+
+# Metrics from every worker, gathered by /metrics (prometheus-client's multiprocess mode).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="comments-metrics-")
+
+
+def child_exit(server, worker):
+    """Forget a finished worker's live metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

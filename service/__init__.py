@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from service.idempotency import IdempotentSubmissions
 from service.keys import Keys
 from service.moderation import ModerationService, SiteRules
 from service.moderators import Moderators
+from service.observability import configure_logging, register_observability
 from service.privacy import Privacy
 from service.rate_limits import RateLimits
 from service.request_limits import register_request_limits
@@ -61,7 +61,7 @@ def create_redis(settings: Settings) -> redis.Redis:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service: settings, Redis client, use cases, API, errors."""
     settings = load_settings(test_config)
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level)
     app = Flask(__name__)
     app.config.update(
         API_TITLE="News comments",
@@ -114,6 +114,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             origins=settings.cors_origins,
             expose_headers=["Location", "Retry-After", "ETag"],
         )
+    register_observability(app)
     register_request_limits(app)
     register_error_handlers(app)
     return app

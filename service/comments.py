@@ -23,6 +23,7 @@ from service.admission import (
 )
 from service.errors import CommentNotFound, InvalidField
 from service.models import Comment, PrivateData, Status, anchor_for_reply
+from service.observability import SUBMISSIONS
 from service.privacy import Privacy
 from service.store import Locator, Outcome, Store, Thread
 from service.text import render_body
@@ -134,7 +135,11 @@ class CommentService:
         fingerprint = duplicate_fingerprint(
             article_id, submission.parent_id, candidate.email_hash, submission.body
         )
-        verdict = self._judge(candidate, fingerprint, dry_run=False)
+        try:
+            verdict = self._judge(candidate, fingerprint, dry_run=False)
+        except Refused as refusal:
+            SUBMISSIONS.labels(f"refused_{refusal.rule}").inc()
+            raise
         comment = Comment(
             comment_id=comment_id,
             article_id=article_id,
@@ -172,7 +177,12 @@ class CommentService:
             self.admission.settings.flood_interval * 1000,
             self.admission.settings.max_pending,
         )
-        self._raise_for(outcome)
+        try:
+            self._raise_for(outcome)
+        except Refused as refusal:
+            SUBMISSIONS.labels(f"refused_{refusal.rule}").inc()
+            raise
+        SUBMISSIONS.labels(str(verdict.status)).inc()
         published = verdict.status is Status.APPROVED
         # Spam is answered exactly as a held comment: nothing tells a spammer it was caught.
         shown_status = Status.APPROVED if published else Status.PENDING

@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from service.errors import error_response
+from service.observability import metrics_response
 from service.routes import services
 from service.store import StoreUnavailable
 
@@ -38,3 +39,16 @@ def readyz() -> Any:
             headers=_RETRY,
         )
     return {"status": "ready", "redis": "ok", "maxmemory_policy": policy}
+
+
+@blp.route("/metrics")
+@blp.response(200, content_type="text/plain")
+def metrics() -> Any:
+    """Give the service's metrics in the Prometheus text format."""
+    stats = services().moderation.stats()
+    return metrics_response(
+        {
+            "comments_pending": stats["counts"]["pending"],
+            "comments_oldest_pending_age_seconds": stats["oldest_pending_age_seconds"] or 0,
+        }
+    )

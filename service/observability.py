@@ -1,0 +1,135 @@
+"""What operators see: Prometheus metrics, one JSON log line per request, request ids.
+
+Under gunicorn the metrics are shared by every worker through prometheus-client's multiprocess
+mode (PROMETHEUS_MULTIPROC_DIR, set up by config/gunicorn.conf.py). No metric label, log line
+or header carries an email, a token or a full IP address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import re
+import secrets
+import time
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter(
+    "comments_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
+)
+LATENCY = Histogram(
+    "comments_http_request_seconds",
+    "Time to answer a request, by route.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+SUBMISSIONS = Counter(
+    "comments_submissions_total",
+    "Submissions by outcome: pending, approved (published at once), spam, or refused by a rule.",
+    ["outcome"],
+)
+REDIS_ERRORS = Counter("comments_redis_errors_total", "Requests that found Redis unavailable.")
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+access_log = logging.getLogger("service.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """Write each log record as one JSON line, with the request id when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if has_request_context() and "request_id" in g:
+            entry["request_id"] = g.request_id
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str) -> None:
+    """Send every log record to stderr as a JSON line."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def client_network(address: str) -> str:
+    """Give the client's network, never the full address: a /24 for IPv4, a /48 for IPv6."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def _start() -> None:
+    g.started = time.perf_counter()
+    presented = request.headers.get("X-Request-ID", "")
+    g.request_id = presented if _REQUEST_ID.fullmatch(presented) else secrets.token_hex(8)
+
+
+def _finish(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    duration = time.perf_counter() - g.get("started", time.perf_counter())
+    REQUESTS.labels(route, str(response.status_code)).inc()
+    LATENCY.labels(route).observe(duration)
+    if response.status_code == 503 and request.path != "/readyz":
+        REDIS_ERRORS.inc()
+    access_log.info(
+        "request",
+        extra={
+            "fields": {
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(duration * 1000, 2),
+                "client": client_network(request.remote_addr or ""),
+            }
+        },
+    )
+    return response
+
+
+def metrics_response(queue_facts: dict[str, float]) -> Response:
+    """Render the metrics of every worker, with the queue's depth and age read just now."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        body = generate_latest(REGISTRY)
+    queue = CollectorRegistry()
+    for name, value in queue_facts.items():
+        Gauge(name, name.replace("_", " "), registry=queue).set(value)
+    return Response(body + generate_latest(queue), mimetype=CONTENT_TYPE_LATEST)
+
+
+def register_observability(app: Flask) -> None:
+    """Time, count and log every request; give each a request id."""
+    app.before_request(_start)
+    app.after_request(_finish)

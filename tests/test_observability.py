@@ -1,0 +1,80 @@
+"""Metrics, request ids and JSON request logs, with nothing personal in them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import urllib.request
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.observability import JsonFormatter, client_network
+from tests.helpers import reply, submit
+
+
+def test_request_ids_are_honoured_or_made(client: FlaskClient) -> None:
+    given = client.get("/healthz", headers={"X-Request-ID": "edge-42.abc"})
+    assert given.headers["X-Request-ID"] == "edge-42.abc"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["X-Request-ID"] != "bad id with spaces"
+    assert len(made.headers["X-Request-ID"]) == 16
+
+
+def test_one_json_line_per_request_without_personal_data(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="service.access")
+    response = client.post(
+        "/api/v1/articles/article-1/comments",
+        json=reply(email="logged@example.com"),
+        headers={"X-Request-ID": "req-1"},
+        environ_base={"REMOTE_ADDR": "203.0.113.77"},
+    )
+    assert response.status_code == 202
+    [record] = [r for r in caplog.records if r.name == "service.access"]
+    with client.application.test_request_context(headers={"X-Request-ID": "req-1"}):
+        from flask import g
+
+        g.request_id = "req-1"
+        line = json.loads(JsonFormatter().format(record))
+    assert line["route"] == "/api/v1/articles/<article_id:article_id>/comments"
+    assert line["status"] == 202 and line["method"] == "POST"
+    assert line["client"] == "203.0.113.0/24"
+    assert line["request_id"] == "req-1" and line["duration_ms"] >= 0
+    assert "logged@example.com" not in json.dumps(line) and "203.0.113.77" not in json.dumps(line)
+
+
+@pytest.mark.parametrize(
+    ("address", "network"),
+    [("198.51.100.7", "198.51.100.0/24"), ("2001:db8:1:2::5", "2001:db8:1::/48"), ("x", "")],
+)
+def test_only_the_network_of_a_client_is_logged(address: str, network: str) -> None:
+    assert client_network(address) == network
+
+
+def test_metrics_count_requests_submissions_and_the_queue(client: FlaskClient) -> None:
+    submit(client)
+    submit(client)
+    client.get("/api/v1/articles/article-1/comments")
+    body = client.get("/metrics").get_data(as_text=True)
+    assert "comments_http_requests_total{" in body
+    assert 'route="/api/v1/articles/<article_id:article_id>/comments",status="202"' in body
+    assert 'comments_submissions_total{outcome="pending"}' in body
+    assert "comments_http_request_seconds_bucket{" in body
+    assert "comments_pending 2.0" in body
+    assert "comments_oldest_pending_age_seconds" in body
+
+
+def test_metrics_under_gunicorn_come_from_the_multiprocess_files(live_server: str) -> None:
+    for _ in range(3):
+        with urllib.request.urlopen(f"{live_server}/healthz") as answer:
+            assert answer.status == 200
+    with urllib.request.urlopen(f"{live_server}/metrics") as answer:
+        body = answer.read().decode()
+    # The start-up probe asked /healthz too: at least these three, all counted in one place.
+    [count] = re.findall(
+        r'comments_http_requests_total\{route="/healthz",status="200"\} (\S+)', body
+    )
+    assert float(count) >= 3
