@@ -76,7 +76,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     privacy = Privacy(settings.secret_key)
     wants_events = bool(settings.webhook_urls or settings.notify_emails)
-    store = Store(create_redis(settings), Keys(settings.key_prefix), wants_events)
+    store = Store(
+        create_redis(settings),
+        Keys(settings.key_prefix),
+        events=wants_events,
+        fsync=settings.durability == "fsync",
+    )
     app.extensions[EXTENSION] = Services(
         settings=settings,
         store=store,

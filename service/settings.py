@@ -43,6 +43,9 @@ class Settings:
     redis_retries: int = 2
     retry_after_seconds: int = 5
     page_cache_size: int = 2048
+    # "fsync": answer a write only once Redis's AOF has it on disk (WAITAOF, Redis 7.2+);
+    # "none": answer once Redis has it in memory (its appendfsync setting decides the rest).
+    durability: str = "fsync"
     # Auto-moderation, applied in the order of service/admission.py.
     close_after_days: int = 0
     blocked_action: str = "refuse"
@@ -180,6 +183,7 @@ def load_settings(
 MODERATION_MODES = ("all", "trusted", "off")
 BLOCKED_ACTIONS = ("refuse", "spam")
 ERASE_MODES = ("anonymize", "delete")
+DURABILITY = ("fsync", "none")
 
 
 def _checked(settings: Settings) -> Settings:
@@ -188,6 +192,8 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError(f"moderation_mode must be one of {', '.join(MODERATION_MODES)}")
     if settings.blocked_action not in BLOCKED_ACTIONS:
         raise SettingsError(f"blocked_action must be one of {', '.join(BLOCKED_ACTIONS)}")
+    if settings.durability not in DURABILITY:
+        raise SettingsError(f"durability must be one of {', '.join(DURABILITY)}")
     if settings.erase_mode not in ERASE_MODES:
         raise SettingsError(f"erase_mode must be one of {', '.join(ERASE_MODES)}")
     if any(not url.startswith(("http://", "https://")) for url in settings.webhook_urls):

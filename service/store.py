@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ import redis
 from service.keys import Keys
 from service.models import Act, Comment, Status
 
+log = logging.getLogger(__name__)
+
+# How long a write waits for the AOF to reach the disk before it is refused (503).
+WAITAOF_TIMEOUT_MS = 2000
 # The audit stream keeps about this many entries (each well under 1 KiB).
 AUDIT_LENGTH = 1_000_000
 # Comment events waiting for webhook delivery: about this many are kept while no worker reads.
@@ -104,9 +109,14 @@ class Thread:
 class Store:
     """Read and change comments in Redis; knows nothing of HTTP."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, events: bool = False) -> None:
+    def __init__(
+        self, client: redis.Redis, keys: Keys, events: bool = False, fsync: bool = False
+    ) -> None:
         self.client = client
         self.keys = keys
+        # Wait for the server's append-only file to reach the disk before a write is answered
+        # (WAITAOF: Redis and Valkey 7.2 and newer, with appendonly on; otherwise not possible).
+        self.fsync = fsync
         # Comment events for webhooks are written only when some receiver wants them.
         self.events_kept = EVENTS_LENGTH if events else 0
         self._submit = client.register_script(_script_source("submit"))
@@ -116,6 +126,27 @@ class Store:
         self._edit = client.register_script(_script_source("edit", transition=False))
 
     # --- writes -------------------------------------------------------------------------
+    def _durably(self, script: Any, keys: list[Any], args: list[Any]) -> Any:
+        """Run a write script and, when asked, wait on the same connection until the server's
+        AOF holds it on disk; a write that could not be made durable is not acknowledged."""
+        if not self.fsync:
+            return script(keys=keys, args=args)
+        pipe = self.client.pipeline(transaction=False)
+        script(keys=keys, args=args, client=pipe)
+        pipe.execute_command("WAITAOF", 1, 0, WAITAOF_TIMEOUT_MS)  # type: ignore[no-untyped-call]
+        result, waited = pipe.execute(raise_on_error=False)
+        if isinstance(result, Exception):
+            raise result
+        if isinstance(waited, redis.ResponseError):
+            # No WAITAOF (Redis before 7.2) or no AOF at all: say so once, then stop asking.
+            log.warning("durability 'fsync' is not available on this server: %s", waited)
+            self.fsync = False
+        elif isinstance(waited, Exception):
+            raise waited
+        elif int(waited[0]) < 1:
+            raise StoreUnavailable("AOF fsync not confirmed")
+        return result
+
     def _transition_keys(self, comment_id: str, locator: Locator) -> list[str]:
         """The KEYS every transition script starts with (see lua/_publication.lua)."""
         keys, article_id = self.keys, locator.article_id
@@ -167,7 +198,8 @@ class Store:
         """Store a new comment once, in its state; refuse a flood or a duplicate atomically."""
         comment_id = comment.comment_id
         fields = [item for pair in comment.to_fields().items() for item in pair]
-        result = self._submit(
+        result = self._durably(
+            self._submit,
             keys=[
                 *self._transition_keys(comment_id, locator),
                 *self._private_keys(comment_id, locator),
@@ -196,7 +228,8 @@ class Store:
     ) -> tuple[str, Status | None]:
         """Move a comment to a decided state, with an audit entry; answer the outcome and the
         previous state."""
-        result = self._decide(
+        result = self._durably(
+            self._decide,
             keys=[
                 *self._transition_keys(comment_id, locator),
                 self.keys.audit(),
@@ -223,7 +256,8 @@ class Store:
     ) -> str:
         """Delete a comment and its private data (only in state `only_if`, when given), with an
         audit entry; answer "missing", "deleted", "placeholder" or "kept" (another state)."""
-        result = self._delete(
+        result = self._durably(
+            self._delete,
             keys=[
                 *self._transition_keys(comment_id, locator),
                 *self._private_keys(comment_id, locator),
@@ -246,7 +280,8 @@ class Store:
         """Replace a comment's text, keeping every version; answer "missing", "unchanged" or
         "edited"."""
         article_id = locator.article_id
-        result = self._edit(
+        result = self._durably(
+            self._edit,
             keys=[
                 self.keys.comment(article_id, comment_id),
                 self.keys.revisions(article_id, comment_id),

@@ -216,7 +216,8 @@ def test_redis_persists_every_write_never_evicts_and_needs_the_password(
     assert redis_service["image"].startswith(("redis:7.", "redis:8."))
     options = redis_server_options(redis_service["command"])
     assert options.get("appendonly") == "yes"
-    assert options.get("appendfsync") == "everysec"
+    # Every write reaches the disk before the service answers (durability "fsync", WAITAOF).
+    assert options.get("appendfsync") == "always"
     assert options.get("maxmemory-policy") == "noeviction"
     # A memory ceiling, so that noeviction refuses writes (503) before the host runs out.
     assert options.get("maxmemory") == "1gb"

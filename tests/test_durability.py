@@ -1,0 +1,87 @@
+"""Acknowledged comments survive Redis being killed; full memory refuses writes, not reads."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from pytest_redis.executor import RedisExecutor
+
+from service import create_app
+from tests.conftest import app_config, close_app, start_private_redis
+from tests.helpers import reply
+
+URL = "/api/v1/articles/article-1/comments"
+
+
+@pytest.fixture
+def aof_redis(tmp_path: Path) -> Iterator[RedisExecutor]:
+    """A Redis of the test's own with the append-only file on, as deployed."""
+    executor = start_private_redis(tmp_path, appendonly="yes")
+    redis.Redis(host=executor.host, port=executor.port).config_set("appendfsync", "always")
+    yield executor
+    if executor.running():
+        executor.stop()
+
+
+def url_of(executor: RedisExecutor) -> str:
+    return f"redis://{executor.host}:{executor.port}/0"
+
+
+def test_acknowledged_submissions_survive_sigkill(aof_redis: RedisExecutor) -> None:
+    app = create_app(app_config(url_of(aof_redis), "durable", moderation_mode="trusted"))
+    client = app.test_client()
+    acknowledged = []
+    for number in range(25):
+        response = client.post(URL, json=reply(body=f"Kept {number}"))
+        assert response.status_code == 202
+        acknowledged.append(response.get_json()["comment"]["id"])
+    raw = redis.Redis.from_url(url_of(aof_redis), decode_responses=True)
+    version = tuple(int(part) for part in str(raw.info("server")["redis_version"]).split(".")[:2])
+    has_waitaof = version >= (7, 2)
+    # With WAITAOF (Redis or Valkey 7.2+) each answer waited for the disk; older servers rely on
+    # appendfsync always alone.
+    assert app.extensions["news_comments"].store.fsync is has_waitaof
+
+    aof_redis.kill(wait=True, sig=signal.SIGKILL)
+    aof_redis.start()
+    pending = raw.zrange("durable:{global}:status:pending", 0, -1)
+    assert pending == acknowledged
+    close_app(app)
+    raw.close()
+
+
+def test_redis_restarted_between_submit_and_approve(aof_redis: RedisExecutor) -> None:
+    app = create_app(app_config(url_of(aof_redis), "restart"))
+    client = app.test_client()
+    comment_id = client.post(URL, json=reply()).get_json()["comment"]["id"]
+    aof_redis.stop()
+    aof_redis.start()
+    headers = {"Authorization": "Bearer alice-token-0123456789"}
+    approved = client.post(f"/api/v1/moderation/comments/{comment_id}/approve", headers=headers)
+    assert approved.status_code == 200
+    assert client.get(URL).get_json()["count"] == 1
+    close_app(app)
+
+
+def test_full_memory_refuses_writes_and_keeps_reading(aof_redis: RedisExecutor) -> None:
+    app = create_app(app_config(url_of(aof_redis), "full"))
+    client = app.test_client()
+    assert client.post(URL, json=reply()).status_code == 202
+    raw = redis.Redis.from_url(url_of(aof_redis))
+    raw.config_set("maxmemory", "1")  # below what is in use: every write is refused (noeviction)
+
+    refused = client.post(URL, json=reply())
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert client.get(URL).status_code == 200
+    assert raw.zcard("full:{global}:status:pending") == 1  # nothing evicted, nothing half written
+
+    raw.config_set("maxmemory", "0")
+    assert client.post(URL, json=reply()).status_code == 202
+    assert raw.zcard("full:{global}:status:pending") == 2
+    close_app(app)
+    raw.close()
