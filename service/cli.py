@@ -229,6 +229,42 @@ def notify(once: bool) -> int:
     return 0
 
 
+def export_comments(path: str | None) -> int:
+    """Write every comment as JSON lines (private data sealed as stored) to a file or stdout."""
+    from service.migration.jsonl import export_jsonl
+
+    with command_services() as services:
+        if path is None or path == "-":
+            count = export_jsonl(services.store, sys.stdout)
+        else:
+            with open(path, "w", encoding="utf-8") as out:
+                count = export_jsonl(services.store, out)
+    print(f"Exported {count} comment(s).", file=sys.stderr)
+    return 0
+
+
+def import_file(kind: str, path: str) -> int:
+    """Import comments from an export of ours, WordPress, Disqus or Isso; print a report."""
+    from service.migration import Report, import_comments
+    from service.migration.disqus import read_disqus
+    from service.migration.isso import read_isso
+    from service.migration.jsonl import import_jsonl, read_jsonl
+    from service.migration.wordpress import read_wordpress
+
+    readers = {"wordpress": read_wordpress, "disqus": read_disqus, "isso": read_isso}
+    with command_services() as services:
+        if kind == "jsonl":
+            with open(path, encoding="utf-8") as lines:
+                report = import_jsonl(services.store, read_jsonl(lines))
+        else:
+            read = Report()
+            source = readers[kind](Path(path), read)
+            report = import_comments(services.store, services.comments.privacy, kind, source)
+            report.skipped[:0] = read.skipped
+    print("\n".join(report.lines()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch a command."""
     parser = argparse.ArgumentParser(prog="news-comments", description=__doc__)
@@ -258,7 +294,21 @@ def main(argv: list[str] | None = None) -> int:
         "notify", help="email moderators about new pending comments, batched"
     )
     notifying.add_argument("--once", action="store_true", help="send what is waiting, then exit")
+    exporting = commands.add_parser("export", help="write every comment as JSON lines")
+    exporting.add_argument("file", nargs="?", default=None, help="default: standard output")
+    imports = {
+        "import": ("jsonl", "import a JSON-lines export (same ids, states and threads)"),
+        "import-wordpress": ("wordpress", "import comments from a WordPress export (WXR)"),
+        "import-disqus": ("disqus", "import comments from a Disqus XML export"),
+        "import-isso": ("isso", "import comments from an Isso SQLite database"),
+    }
+    for name, (_, summary) in imports.items():
+        commands.add_parser(name, help=summary).add_argument("file")
     arguments = parser.parse_args(argv)
+    if arguments.command == "export":
+        return export_comments(arguments.file)
+    if arguments.command in imports:
+        return import_file(imports[arguments.command][0], arguments.file)
     if arguments.command == "notify":
         return notify(arguments.once)
     if arguments.command == "moderators":
