@@ -85,3 +85,28 @@ def test_full_memory_refuses_writes_and_keeps_reading(aof_redis: RedisExecutor) 
     assert raw.zcard("full:{global}:status:pending") == 2
     close_app(app)
     raw.close()
+
+
+def test_redis_paused_past_the_socket_timeout_stores_exactly_one(
+    aof_redis: RedisExecutor,
+) -> None:
+    """A submit whose reply is lost to a pause is re-sent by the client: still one comment."""
+    app = create_app(
+        app_config(url_of(aof_redis), "paused", redis_socket_timeout=0.3, redis_retries=3)
+    )
+    client = app.test_client()
+    raw = redis.Redis.from_url(url_of(aof_redis))
+    # Writes wait for a second, well past the 0.3 s socket timeout; reads go on.
+    raw.execute_command("CLIENT", "PAUSE", 1000, "WRITE")
+    response = client.post(URL, json=reply(body="Sent during a pause"))
+    assert response.status_code in (202, 503)
+    raw.execute_command("CLIENT", "UNPAUSE")
+    stored = [
+        key
+        for key in raw.scan_iter(match="paused:{article-1}:comment:*")
+        if raw.hget(key, "body") == b"Sent during a pause"
+    ]
+    assert len(stored) == 1
+    assert raw.zcard("paused:{global}:status:pending") == 1
+    close_app(app)
+    raw.close()
