@@ -162,7 +162,7 @@ class SubmissionSchema(Schema):
 class CommentListQuerySchema(Schema):
     """Which page of an article's published comments to show."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
     sort = fields.String(load_default="oldest", validate=validate.OneOf(["oldest", "newest"]))
 

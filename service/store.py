@@ -317,6 +317,8 @@ class Store:
     @_guarded
     def audit_entries(self, before: str | None, count: int) -> list[tuple[str, dict[str, str]]]:
         """Read audit entries newest first, older than the entry id `before` when given."""
+        if before == "0-0":
+            return []  # nothing is older than the stream's very first id
         newest = f"({before}" if before else "+"
         entries = self.client.xrevrange(self.keys.audit(), newest, "-", count=count) or []
         return [(_text(entry_id), _decoded(fields or {})) for entry_id, fields in entries]
