@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import signal
+import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from port_for import get_port
 from pytest_redis.executor import RedisExecutor
 
 from service import create_app
-from tests.conftest import app_config, close_app, start_private_redis
+from tests.conftest import (
+    app_config,
+    close_app,
+    start_gunicorn,
+    start_private_redis,
+    stop_gunicorn,
+    wait_until_answers,
+)
 from tests.helpers import reply
 
 URL = "/api/v1/articles/article-1/comments"
@@ -110,3 +124,50 @@ def test_redis_paused_past_the_socket_timeout_stores_exactly_one(
     assert raw.zcard("paused:{global}:status:pending") == 1
     close_app(app)
     raw.close()
+
+
+def test_a_worker_killed_mid_request_leaves_no_half_written_comment(
+    aof_redis: RedisExecutor, tmp_path: Path
+) -> None:
+    """Kill the gunicorn worker while its submission waits on Redis: all of it, or none."""
+    port = get_port(None)
+    server = start_gunicorn(url_of(aof_redis), "killed", port, tmp_path / "gunicorn.log")
+    base = f"http://127.0.0.1:{port}"
+    raw = redis.Redis.from_url(url_of(aof_redis))
+    try:
+        wait_until_answers(base, server)
+        log = (tmp_path / "gunicorn.log").read_text()
+        [worker_pid] = [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log)]
+        raw.execute_command("CLIENT", "PAUSE", 1500, "WRITE")
+        posting = threading.Thread(target=_post_quietly, args=(base,))
+        posting.start()
+        time.sleep(0.5)  # the request now waits on a paused Redis
+        os.kill(worker_pid, signal.SIGKILL)
+        posting.join(timeout=10)
+        raw.execute_command("CLIENT", "UNPAUSE")
+        time.sleep(0.2)
+        comments = list(raw.scan_iter(match="killed:{article-1}:comment:*"))
+        pending = raw.zrange("killed:{global}:status:pending", 0, -1)
+        assert len(comments) == len(pending) <= 1
+        for key in comments:
+            record = raw.hgetall(key)
+            comment_id = record[b"id"].decode()
+            assert record[b"status"] == b"pending" and pending == [record[b"id"]]
+            assert raw.exists(f"killed:{{article-1}}:private:{comment_id}")
+            assert raw.hexists("killed:{global}:locator", comment_id)
+    finally:
+        stop_gunicorn(server)
+        raw.close()
+
+
+def _post_quietly(base: str) -> None:
+    request = urllib.request.Request(
+        f"{base}{URL}",
+        data=json.dumps(reply(body="Interrupted")).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        urllib.request.urlopen(request, timeout=5).close()
+    except OSError:
+        pass  # the worker died: the connection was cut
