@@ -171,3 +171,24 @@ def _post_quietly(base: str) -> None:
         urllib.request.urlopen(request, timeout=5).close()
     except OSError:
         pass  # the worker died: the connection was cut
+
+
+def test_a_read_only_redis_refuses_writes_with_503_then_recovers(
+    aof_redis: RedisExecutor,
+) -> None:
+    """READONLY (a replica, say after a failover gone wrong): 503 on writes, reads go on."""
+    app = create_app(app_config(url_of(aof_redis), "readonly"))
+    client = app.test_client()
+    assert client.post(URL, json=reply()).status_code == 202
+    raw = redis.Redis.from_url(url_of(aof_redis))
+    raw.execute_command("REPLICAOF", "127.0.0.1", get_port(None))  # a primary that is not there
+    try:
+        refused = client.post(URL, json=reply())
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+        assert client.get(URL).status_code == 200
+    finally:
+        raw.execute_command("REPLICAOF", "NO", "ONE")
+    assert client.post(URL, json=reply()).status_code == 202
+    assert raw.zcard("readonly:{global}:status:pending") == 2
+    close_app(app)
+    raw.close()
