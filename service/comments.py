@@ -124,12 +124,9 @@ class CommentService:
         now = datetime.now(UTC)
         created_ms = int(now.timestamp() * 1000)
         comment_id = new_comment_id(created_ms)
-        root_id, root_ms, anchor_id, depth = comment_id, created_ms, None, 1
-        if submission.parent_id:
-            parent = self._published_parent(article_id, submission.parent_id)
-            root_id = parent.root_id
-            root_ms = int(self.store.comment_fields(article_id, root_id).get("created_ms", 0))
-            anchor_id, depth = anchor_for_reply(parent), parent.depth + 1
+        root_id, root_ms, anchor_id, depth = self._place(
+            article_id, comment_id, created_ms, submission.parent_id
+        )
 
         candidate = self._candidate(article_id, submission)
         fingerprint = duplicate_fingerprint(
@@ -200,12 +197,9 @@ class CommentService:
         now = datetime.now(UTC)
         created_ms = int(now.timestamp() * 1000)
         comment_id = new_comment_id(created_ms)
-        root_id, root_ms, anchor_id, depth = comment_id, created_ms, None, 1
-        if parent_id:
-            parent = self._published_parent(article_id, parent_id)
-            root_id = parent.root_id
-            root_ms = int(self.store.comment_fields(article_id, root_id).get("created_ms", 0))
-            anchor_id, depth = anchor_for_reply(parent), parent.depth + 1
+        root_id, root_ms, anchor_id, depth = self._place(
+            article_id, comment_id, created_ms, parent_id
+        )
         # Staff have no email: a pseudonym keyed per moderator stands in for its hashes.
         pseudonym = f"{moderator}@staff.invalid"
         email_hash = self.privacy.email_hash(pseudonym)
@@ -311,6 +305,16 @@ class CommentService:
             raise Refused(HTTPStatus.CONFLICT, DUPLICATE_MESSAGE, "duplicate")
         if outcome.verdict == "queue_full":
             raise self.admission.queue_full()
+
+    def _place(
+        self, article_id: str, comment_id: str, created_ms: int, parent_id: str | None
+    ) -> tuple[str, int, str | None, int]:
+        """Place a new comment in its thread: (root id, root's time, anchor id, depth)."""
+        if not parent_id:
+            return comment_id, created_ms, None, 1
+        parent = self._published_parent(article_id, parent_id)
+        root_ms = int(self.store.comment_fields(article_id, parent.root_id).get("created_ms", 0))
+        return parent.root_id, root_ms, anchor_for_reply(parent), parent.depth + 1
 
     def _published_parent(self, article_id: str, parent_id: str) -> Comment:
         fields = self.store.comment_fields(article_id, parent_id)

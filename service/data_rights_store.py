@@ -57,15 +57,7 @@ class DataRightsStore:
     @_guarded
     def comment_ids(self, email_hash: str, limit: int, after: str | None = None) -> list[str]:
         """List up to `limit` ids of the comments written with an email, oldest first."""
-        ids = self.client.zrange(
-            self.keys.email_index(email_hash),
-            f"({after}" if after else "-",
-            "+",
-            bylex=True,
-            offset=0,
-            num=limit,
-        )
-        return [_text(comment_id) for comment_id in ids]
+        return self._ids_after(self.keys.email_index(email_hash), limit, after)
 
     @_guarded
     def email_facts(self, email_hash: str) -> tuple[bool, int]:
@@ -79,14 +71,12 @@ class DataRightsStore:
     @_guarded
     def in_state(self, status: Status, limit: int, after: str | None = None) -> list[str]:
         """List up to `limit` ids of the comments in one state, oldest first, after an id."""
-        ids = self.client.zrange(
-            self.keys.queue(status),
-            f"({after}" if after else "-",
-            "+",
-            bylex=True,
-            offset=0,
-            num=limit,
-        )
+        return self._ids_after(self.keys.queue(status), limit, after)
+
+    def _ids_after(self, key: str, limit: int, after: str | None) -> list[str]:
+        """Read up to `limit` ids of an index ordered by id (all scores 0), after an id."""
+        start = f"({after}" if after else "-"
+        ids = self.client.zrange(key, start, "+", bylex=True, offset=0, num=limit)
         return [_text(comment_id) for comment_id in ids]
 
     @_guarded
