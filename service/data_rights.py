@@ -6,15 +6,15 @@ An email is found only through its keyed hash (the email index); no log line nam
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.comments import record_view, rfc3339
+from service.comments import rfc3339
 from service.data_rights_store import DataRightsStore, Redaction
 from service.models import Act, PrivateData, Status
+from service.moderation import moderator_view
 from service.privacy import Privacy, PrivateDataError
 from service.settings import ERASE_MODES, Settings
 from service.store import Locator, Store
@@ -85,7 +85,7 @@ class DataRights:
                 if locator is not None
             ]
             comments.extend(
-                self._exported(fields, sealed)
+                moderator_view(self.privacy, fields, sealed, export=True)
                 for fields, sealed in self.store.moderation_records(references)
                 if fields
             )
@@ -106,18 +106,6 @@ class DataRights:
             "approved_comments": approved,
             "comments": comments,
         }
-
-    def _exported(self, fields: dict[str, str], sealed: bytes | None) -> dict[str, Any]:
-        view = record_view(fields) | {"status": Status(fields["status"])}
-        for name in ("decided_by", "decided_at", "reason", "reason_code"):
-            view[name] = fields.get(name)
-        view["reasons"] = json.loads(fields.get("reasons", "[]"))
-        private = self.privacy.decrypt(sealed) if sealed else None
-        view["email"] = private.email if private else None
-        # Retention keeps the email but blanks IP and user agent: shown as absent.
-        view["ip"] = (private.ip or None) if private else None
-        view["user_agent"] = (private.user_agent or None) if private else None
-        return view
 
     # --- erasure ------------------------------------------------------------------------
     def erase(self, email: str, mode: str | None, moderator: str) -> dict[str, Any]:

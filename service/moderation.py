@@ -279,15 +279,26 @@ class ModerationService:
         return locator
 
     def _view(self, fields: dict[str, str], sealed: bytes | None) -> dict[str, Any]:
-        view = record_view(fields) | {"status": Status(fields["status"])}
-        for name in ("decided_by", "decided_at", "reason", "reason_code", "edited_by", "edited_at"):
-            view[name] = fields.get(name)
-        view["reasons"] = json.loads(fields.get("reasons", "[]"))
-        private = self.privacy.decrypt(sealed) if sealed else None
-        view["email"] = private.email if private else None
-        view["ip"] = private.ip if private else None
-        view["user_agent"] = private.user_agent if private else None
-        return view
+        return moderator_view(self.privacy, fields, sealed)
+
+
+def moderator_view(
+    privacy: Privacy, fields: dict[str, str], sealed: bytes | None, *, export: bool = False
+) -> dict[str, Any]:
+    """Shape a stored comment as moderators see it, or (`export`) as a reader's data export
+    gives it, where an IP or user agent removed by retention is absent rather than empty."""
+    view = record_view(fields) | {"status": Status(fields["status"])}
+    for name in ("decided_by", "decided_at", "reason", "reason_code", "edited_by", "edited_at"):
+        view[name] = fields.get(name)
+    view["reasons"] = json.loads(fields.get("reasons", "[]"))
+    private = privacy.decrypt(sealed) if sealed else None
+    view["email"] = private.email if private else None
+    view["ip"] = private.ip if private else None
+    view["user_agent"] = private.user_agent if private else None
+    if export:
+        view["ip"] = view["ip"] or None
+        view["user_agent"] = view["user_agent"] or None
+    return view
 
 
 class SiteRules:
