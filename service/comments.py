@@ -128,10 +128,7 @@ class CommentService:
             article_id, comment_id, created_ms, submission.parent_id
         )
 
-        candidate = self._candidate(article_id, submission)
-        fingerprint = duplicate_fingerprint(
-            article_id, submission.parent_id, candidate.email_hash, submission.body
-        )
+        candidate, fingerprint = self._candidate(article_id, submission)
         try:
             verdict = self._judge(candidate, fingerprint, dry_run=False)
         except Refused as refusal:
@@ -250,10 +247,7 @@ class CommentService:
 
     def check(self, article_id: str, submission: Submission) -> dict[str, Any]:
         """Say what the rules would do with a submission, and why, without storing or counting."""
-        candidate = self._candidate(article_id, submission)
-        fingerprint = duplicate_fingerprint(
-            article_id, submission.parent_id, candidate.email_hash, submission.body
-        )
+        candidate, fingerprint = self._candidate(article_id, submission)
         try:
             verdict = self._judge(candidate, fingerprint, dry_run=True)
         except Refused as refusal:
@@ -273,12 +267,14 @@ class CommentService:
             "retry_after": None,
         }
 
-    def _candidate(self, article_id: str, submission: Submission) -> Candidate:
-        return Candidate(
+    def _candidate(self, article_id: str, submission: Submission) -> tuple[Candidate, str]:
+        """Give what the rules look at, and the submission's duplicate fingerprint."""
+        email_hash = self.privacy.email_hash(submission.email)
+        candidate = Candidate(
             article_id=article_id,
             name=submission.name,
             email=submission.email,
-            email_hash=self.privacy.email_hash(submission.email),
+            email_hash=email_hash,
             website=submission.website,
             body=submission.body,
             parent_id=submission.parent_id,
@@ -286,6 +282,10 @@ class CommentService:
             ip=submission.ip,
             ip_hash=self.privacy.client_hash(submission.ip),
         )
+        fingerprint = duplicate_fingerprint(
+            article_id, submission.parent_id, email_hash, submission.body
+        )
+        return candidate, fingerprint
 
     def _judge(self, candidate: Candidate, fingerprint: str, *, dry_run: bool) -> Verdict:
         facts = self.store.admission_facts(

@@ -68,6 +68,17 @@ class EmailAddress(fields.String):
         return str(valid.normalized)
 
 
+def comment_text() -> TrimmedText:
+    """Give the field of a comment's text: plain text, trimmed, 1 to 5000 characters."""
+    return TrimmedText(
+        required=True,
+        forbidden=_FORBIDDEN_BODY_CATEGORIES,
+        allowed=_BODY_WHITESPACE_CONTROLS,
+        validate=validate.Length(min=1, max=5000, error="Write 1 to 5000 characters."),
+        metadata={"description": "Plain text; HTML in it is shown as text."},
+    )
+
+
 class CommentCreateSchema(Schema):
     """A reply from the form under an article."""
 
@@ -88,13 +99,7 @@ class CommentCreateSchema(Schema):
         validate=validate.Length(max=MAX_WEBSITE_LENGTH),
         metadata={"description": "An http or https address linked from the name."},
     )
-    body = TrimmedText(
-        required=True,
-        forbidden=_FORBIDDEN_BODY_CATEGORIES,
-        allowed=_BODY_WHITESPACE_CONTROLS,
-        validate=validate.Length(min=1, max=5000, error="Write 1 to 5000 characters."),
-        metadata={"description": "Plain text; HTML in it is shown as text."},
-    )
+    body = comment_text()
     parent_id = fields.String(
         load_default=None,
         allow_none=True,
@@ -342,23 +347,13 @@ class ArticleSettingsSchema(Schema):
 class EditSchema(Schema):
     """A moderator's new text for a comment."""
 
-    body = TrimmedText(
-        required=True,
-        forbidden=_FORBIDDEN_BODY_CATEGORIES,
-        allowed=_BODY_WHITESPACE_CONTROLS,
-        validate=validate.Length(min=1, max=5000, error="Write 1 to 5000 characters."),
-    )
+    body = comment_text()
 
 
 class StaffReplySchema(Schema):
     """A moderator's comment, published at once in the site's name."""
 
-    body = TrimmedText(
-        required=True,
-        forbidden=_FORBIDDEN_BODY_CATEGORIES,
-        allowed=_BODY_WHITESPACE_CONTROLS,
-        validate=validate.Length(min=1, max=5000, error="Write 1 to 5000 characters."),
-    )
+    body = comment_text()
     parent_id = fields.String(
         load_default=None, allow_none=True, validate=validate.Regexp(COMMENT_ID_PATTERN + r"\Z")
     )
