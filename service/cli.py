@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import redis
 
@@ -205,10 +205,23 @@ def webhooks(once: bool) -> int:
             handled = worker.drain()
             print(f"Handled {handled} event(s) and retries.")
             return 0
-        for signal_number in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signal_number, lambda *_: worker.stop())
-        worker.run()
+        run_until_stopped(worker)
     return 0
+
+
+class LongRunning(Protocol):
+    """A worker that runs until asked to stop."""
+
+    def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def run_until_stopped(worker: LongRunning) -> None:
+    """Run a worker until SIGTERM or SIGINT, which let it finish what it is doing first."""
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: worker.stop())
+    worker.run()
 
 
 def notify(once: bool) -> int:
@@ -223,9 +236,7 @@ def notify(once: bool) -> int:
         if once:
             print(f"Listed {mailer.send_due()} comment(s).")
             return 0
-        for signal_number in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signal_number, lambda *_: mailer.stop())
-        mailer.run()
+        run_until_stopped(mailer)
     return 0
 
 
