@@ -148,10 +148,11 @@ def live_server(
 ) -> Iterator[str]:
     """Run the service under gunicorn, as deployed; give its base URL."""
     port = get_port(None)
-    server = start_gunicorn(redis_url, key_prefix, port, tmp_path / "gunicorn.log")
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(redis_url, key_prefix, port, log)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_answers(base, server)
+        wait_until_answers(base, server, log)
         yield base
     finally:
         stop_gunicorn(server)
@@ -176,18 +177,20 @@ def make_client(
         close_app(app)
 
 
-def wait_until_answers(base: str, server: subprocess.Popen[bytes]) -> None:
-    """Wait for a freshly started server to answer /healthz."""
-    for _ in range(200):
+def wait_until_answers(base: str, server: subprocess.Popen[bytes], log: Path | None = None) -> None:
+    """Wait for a freshly started server to answer /healthz; fail with its log if it dies."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError("the server exited early; see its log")
+            break
         try:
             with urllib.request.urlopen(f"{base}/healthz", timeout=1) as answer:
                 if answer.status == 200:
                     return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("the server did not answer in time")
+    output = log.read_text(errors="replace") if log else "(see its log)"
+    pytest.fail(f"the server did not come up:\n{output}")
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -35,7 +33,7 @@ from playwright.sync_api import (
 )
 from port_for import get_port
 
-from tests.conftest import MODERATOR_TOKENS, start_gunicorn, stop_gunicorn
+from tests.conftest import MODERATOR_TOKENS, start_gunicorn, stop_gunicorn, wait_until_answers
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -157,21 +155,6 @@ class LiveService:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _wait_until_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    """Wait for a freshly started gunicorn to answer /healthz; fail with its log if it dies."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited early:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"gunicorn did not answer in time:\n{log.read_text(errors='replace')}")
-
-
 @contextmanager
 def running_service(redis_url: str, key_prefix: str, log_dir: Path) -> Iterator[LiveService]:
     """Run the service under gunicorn, as deployed, with its own origin allowed for CORS."""
@@ -182,7 +165,7 @@ def running_service(redis_url: str, key_prefix: str, log_dir: Path) -> Iterator[
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     service = LiveService(base=base, key_prefix=key_prefix, redis=client, log=log)
     try:
-        _wait_until_ready(base, server, log)
+        wait_until_answers(base, server, log)
         yield service
     finally:
         stop_gunicorn(server)
