@@ -9,6 +9,10 @@ Run with `make bench` (or `.venv/bin/python bench/run.py --help`). It needs `wrk
 4. Loads each scenario with wrk at 1, 16 and 64 connections.
 5. Prints req/s, p50, p99 and error counts, each req/s as a ratio to the ceiling at the same
    connections, and PASS/MISS per target.
+6. With `--topology both` (the default) or `cluster`, seeds and loads the service again on a
+   local three-master Redis Cluster (tests/servers.py), prints each scenario's req/s beside the
+   one-server run, and counts the round trips per node of the moderators' queue page and of the
+   counts of 100 articles.
 
 It prints figures and is not a test: its exit status is 0 unless the run itself failed.
 """
@@ -40,12 +44,17 @@ from typing import Any
 
 import redis
 
-from service import EXTENSION, Services, create_app
-from service.cli import free_port, redis_executable
-from service.comments import Submission
-from service.models import Decision, Status
-
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))  # tests/servers.py starts the local cluster
+
+from service import EXTENSION, Services, create_app  # noqa: E402
+from service.cli import free_port, redis_executable  # noqa: E402
+from service.comments import Submission  # noqa: E402
+from service.keys import BUCKETS, Keys  # noqa: E402
+from service.models import Decision, Status  # noqa: E402
+from service.topology import Timeouts, connect  # noqa: E402
+from tests.servers import Cluster  # noqa: E402
+
 BENCH_DIR = PROJECT_DIR / "bench"
 WRK_SCRIPTS = BENCH_DIR / "wrk"
 RESULTS_DIR = BENCH_DIR / "results"
@@ -298,6 +307,7 @@ def app_settings(redis_url: str) -> dict[str, Any]:
         # A load test posts from one address: the flood and rate-limit rules would refuse it.
         "flood_interval": 0,
         "rate_limits": "",
+        "durability": "none",
     }
 
 
@@ -317,6 +327,8 @@ def server_env(redis_url: str) -> dict[str, str]:
         COMMENTS_CORS_ORIGINS="https://www.example-news.com",
         COMMENTS_FLOOD_INTERVAL="0",
         COMMENTS_RATE_LIMITS="",
+        # The servers here keep no append-only file: writes are answered from memory on both.
+        COMMENTS_DURABILITY="none",
     )
     return env
 
@@ -391,11 +403,47 @@ def seed(
 
 def approved_total(redis_url: str) -> int:
     """Count every approved comment, to tell how many approve requests changed something."""
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url, Timeouts())
+    keys = Keys(KEY_PREFIX)
     try:
-        return int(client.zcard(f"{KEY_PREFIX}:{{global}}:status:{Status.APPROVED}"))
+        return sum(int(client.zcard(keys.queue(b, Status.APPROVED))) for b in range(BUCKETS))
     finally:
         client.close()
+
+
+def round_trips(redis_url: str) -> list[str]:
+    """Count the round trips, per node, of the moderators' queue page and of the counts of 100
+    articles, in process: each sendall of a connection is one round trip."""
+    sent: Counter[tuple[str, int]] = Counter()
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self: Any, command: Any, check_health: bool = True) -> None:
+        sent[(getattr(self, "host", "?"), getattr(self, "port", 0))] += 1
+        original(self, command, check_health)
+
+    app = create_app(app_settings(redis_url))
+    services: Services = app.extensions[EXTENSION]
+    articles = [f"article-{index:04d}" for index in range(100)]
+    services.moderation.queue(Status.PENDING, None, 50, None)  # connections opened, scripts known
+    services.comments.counts(articles)
+    lines = []
+    redis.connection.AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+    try:
+        for label, action in (
+            (
+                "moderators' queue page (50, oldest first)",
+                lambda: services.moderation.queue(Status.PENDING, None, 50, None),
+            ),
+            ("counts of 100 articles", lambda: services.comments.counts(articles)),
+        ):
+            sent.clear()
+            action()
+            per_node = ", ".join(f"{port}: {count}" for (_, port), count in sorted(sent.items()))
+            lines.append(f"{label}: {sum(sent.values())} round trips ({per_node})")
+    finally:
+        redis.connection.AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+        services.store.client.close()
+    return lines
 
 
 # --- wrk ----------------------------------------------------------------------------------------
@@ -572,8 +620,9 @@ def table(results: list[Result]) -> str:
     lines = [header, "-" * len(header)]
     for result in results:
         ratio = f"{result.ratio:.0%}" if result.ratio is not None else "-"
+        name = f"{result.scenario} (cluster)" if result.server == "cluster" else result.scenario
         lines.append(
-            f"{result.scenario:<16} {result.connections:>5} {result.rps:>9.1f} "
+            f"{name:<16} {result.connections:>5} {result.rps:>9.1f} "
             f"{result.p50_ms:>8.2f} {result.p99_ms:>8.2f} {result.non_2xx:>8} "
             f"{result.socket_errors:>8} {result.spread + ('!' if result.uneven else ''):>12} "
             f"{ratio:>10}"
@@ -586,6 +635,8 @@ def targets(results: list[Result]) -> list[tuple[str, bool]]:
     uneven_ceiling = {r.connections for r in results if r.server == "ceiling" and r.uneven}
     checks = []
     for result in results:
+        if result.server == "cluster":
+            continue  # the targets are the one-server run's; the cluster's are shown beside it
         clean = result.non_2xx == 0 and result.socket_errors == 0
         suffix = "" if clean else " (errors in run)"
         if result.uneven:
@@ -608,6 +659,28 @@ def targets(results: list[Result]) -> list[tuple[str, bool]]:
     return checks
 
 
+def load_service(
+    name: str,
+    env: dict[str, str],
+    seeded: Seeded,
+    pool: ApprovePool,
+    levels: list[int],
+    arguments: argparse.Namespace,
+    threads: int,
+    out_dir: Path,
+    extra: list[str],
+) -> list[Result]:
+    """Serve the service under gunicorn on `env`'s Redis and run every scenario."""
+    results: list[Result] = []
+    with gunicorn(
+        "service.wsgi:app", PROJECT_DIR, env, out_dir / f"gunicorn-{name}.log", "/readyz", extra
+    ) as server:
+        for scenario in service_scenarios(seeded):
+            approve_pool = pool if scenario.name == "approve" else None
+            results += measure(name, server, scenario, levels, arguments, threads, approve_pool)
+    return results
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -622,6 +695,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         help=f"pending comments seeded per approve run ({APPROVALS_PER_SECOND} x duration)",
+    )
+    parser.add_argument(
+        "--topology",
+        choices=("single", "cluster", "both"),
+        default="both",
+        help="the Redis the service runs on: one server, a 3-master cluster, or both (both)",
     )
     parser.add_argument(
         "--gunicorn-args",
@@ -653,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.monotonic()
     results: list[Result] = []
+    trips: list[str] = []
     with tempfile.TemporaryDirectory(prefix="news-comments-bench-") as temp:
         work_dir = Path(temp)
         with throwaway_redis(work_dir) as redis_url:
@@ -681,20 +761,32 @@ def main(argv: list[str] | None = None) -> int:
             ) as server:
                 results += measure("ceiling", server, CEILING, levels, arguments, threads)
 
-            log("Service: service.wsgi:app")
-            with gunicorn(
-                "service.wsgi:app",
-                PROJECT_DIR,
-                env,
-                out_dir / "gunicorn-service.log",
-                "/readyz",
-                extra,
-            ) as server:
-                for scenario in service_scenarios(seeded):
-                    approve_pool = pool if scenario.name == "approve" else None
-                    results += measure(
-                        "service", server, scenario, levels, arguments, threads, approve_pool
-                    )
+            if arguments.topology in ("single", "both"):
+                log("Service: service.wsgi:app on one Redis server")
+                results += load_service(
+                    "service", env, seeded, pool, levels, arguments, threads, out_dir, extra
+                )
+        if arguments.topology in ("cluster", "both"):
+            with Cluster(work_dir / "cluster", masters=3) as cluster:
+                log(f"\nRedis Cluster of 3 masters at {cluster.url}; seeding ...")
+                seeded = seed(cluster.url, levels, arguments.approve_pool)
+                pool = ApprovePool(cluster.url, {})
+                for level, ids in seeded.approve_pools.items():
+                    pool.id_files[level] = work_dir / f"cluster-approve-ids-{level}.txt"
+                    pool.id_files[level].write_text("\n".join(ids) + "\n")
+                trips = round_trips(cluster.url)
+                log("Service: service.wsgi:app on the cluster")
+                results += load_service(
+                    "cluster",
+                    server_env(cluster.url),
+                    seeded,
+                    pool,
+                    levels,
+                    arguments,
+                    threads,
+                    out_dir,
+                    extra,
+                )
 
     ceiling = {result.connections: result.rps for result in results if result.server == "ceiling"}
     for result in results:
@@ -703,6 +795,21 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"\nResults (wrk -t {arguments.threads}, {arguments.duration:g} s per run):\n")
     log(table(results))
+    if arguments.topology == "both":
+        log("\nOne server against the 3-master cluster (req/s):")
+        single = {(r.scenario, r.connections): r.rps for r in results if r.server == "service"}
+        for result in results:
+            if result.server == "cluster":
+                alone = single.get((result.scenario, result.connections), 0.0)
+                log(
+                    f"  {result.scenario:<8} c={result.connections:<3} one server "
+                    f"{alone:>8.1f}  cluster {result.rps:>8.1f}"
+                    + (f"  ({result.rps / alone:.0%})" if alone else "")
+                )
+    if arguments.topology in ("cluster", "both"):
+        log("\nRound trips on the cluster (at most one per node is the aim):")
+        for line in trips:
+            log(f"  {line}")
     notes = [f"{r.scenario} c={r.connections}: {r.note}" for r in results if r.note]
     if notes:
         log("\n" + "\n".join(notes))

@@ -34,3 +34,10 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_starting(server):
+    """Check Redis before any worker starts: a wrong or unreachable topology is one line."""
+    from service.cli import check_redis_or_exit
+
+    check_redis_or_exit()

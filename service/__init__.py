@@ -6,12 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from flask import Flask
 from flask_cors import CORS
 from flask_smorest import Api
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from service.admission import Admission
 from service.comments import CommentService
@@ -29,6 +26,7 @@ from service.routes import data_rights, health, moderation, pages, public
 from service.routes.converters import register_converters
 from service.settings import Settings, load_settings
 from service.store import Store
+from service.topology import RedisClient, Timeouts, connect
 
 EXTENSION = "news_comments"
 
@@ -47,14 +45,14 @@ class Services:
     data_rights: DataRights
 
 
-def create_redis(settings: Settings) -> redis.Redis:
-    """Build the app's one Redis client, with bounded timeouts and a few quick retries."""
-    return redis.Redis.from_url(
+def create_redis(settings: Settings) -> RedisClient:
+    """Build the app's one Redis client for the topology REDIS_URL names, with bounded
+    timeouts and a few quick retries."""
+    return connect(
         settings.redis_url,
-        socket_timeout=settings.redis_socket_timeout,
-        socket_connect_timeout=settings.redis_connect_timeout,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), settings.redis_retries),
-        health_check_interval=30,
+        Timeouts(
+            settings.redis_socket_timeout, settings.redis_connect_timeout, settings.redis_retries
+        ),
     )
 
 
@@ -80,7 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         create_redis(settings),
         Keys(settings.key_prefix),
         events=wants_events,
-        fsync=settings.durability == "fsync",
+        durability=settings.durability,
     )
     app.extensions[EXTENSION] = Services(
         settings=settings,

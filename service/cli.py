@@ -18,8 +18,12 @@ from typing import TYPE_CHECKING, Protocol
 
 import redis
 
+from service import topology
+from service.topology import RedisClient, TopologyError
+
 if TYPE_CHECKING:
     from service import Services
+    from service.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_DIR / "var"
@@ -134,16 +138,80 @@ def serve() -> int:
             embedded.wait(timeout=10)
 
 
+def check_redis(url: str, prefix: str, client: RedisClient) -> str:
+    """Prove Redis answers in the topology REDIS_URL names and holds today's key layout;
+    answer a one-line description, or raise TopologyError saying what is wrong."""
+    from service.key_migration import legacy_layout_present
+
+    described = topology.check(client, url)
+    try:
+        legacy = legacy_layout_present(client, prefix)
+    except redis.RedisError as error:
+        raise TopologyError(f"REDIS_URL {topology.redacted(url)}: {error}") from error
+    if legacy:
+        raise TopologyError(
+            "Redis holds comments in the layout before buckets: stop the service and run "
+            "`news-comments migrate-keys` first"
+        )
+    return described
+
+
+def check_redis_or_exit() -> None:
+    """Check Redis as the service's settings say before the server starts; on a problem, print
+    one line and exit (gunicorn's `on_starting` hook)."""
+    from service.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        client = topology.connect(settings.redis_url, _timeouts(settings))
+        try:
+            print(f"Redis: {check_redis(settings.redis_url, settings.key_prefix, client)}")
+        finally:
+            client.close()
+    except (SettingsError, TopologyError) as error:
+        sys.exit(f"news-comments: {error}")
+
+
+def _timeouts(settings: Settings) -> topology.Timeouts:
+    return topology.Timeouts(
+        settings.redis_socket_timeout, settings.redis_connect_timeout, settings.redis_retries
+    )
+
+
 @contextlib.contextmanager
 def command_services() -> Iterator[Services]:
-    """Build the app from the environment for one command; close its Redis client after."""
+    """Build the app from the environment for one command; close its Redis client after. A
+    Redis that does not answer, or holds the old layout, ends the command with one line."""
     from service import EXTENSION, create_app
 
-    services: Services = create_app().extensions[EXTENSION]
+    try:
+        services: Services = create_app().extensions[EXTENSION]
+        settings = services.settings
+        check_redis(settings.redis_url, settings.key_prefix, services.store.client)
+    except TopologyError as error:
+        sys.exit(f"news-comments: {error}")
     try:
         yield services
     finally:
         services.store.client.close()
+
+
+def migrate_keys() -> int:
+    """Move the data from the layout before buckets to today's, in place; safe to re-run."""
+    from service.key_migration import KeyMigration, MigrationError
+    from service.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        client = topology.connect(settings.redis_url, _timeouts(settings))
+        topology.check(client, settings.redis_url)
+        report = KeyMigration(client, settings.key_prefix).run()
+    except (SettingsError, TopologyError, MigrationError) as error:
+        sys.exit(f"news-comments: {error}")
+    except redis.RedisError as error:
+        sys.exit(f"news-comments: Redis failed during the move ({error}); run it again")
+    print("\n".join(report.lines()))
+    return 0
 
 
 def purge(older_than_days: int | None) -> int:
@@ -315,7 +383,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name, (_, summary) in imports.items():
         commands.add_parser(name, help=summary).add_argument("file")
+    commands.add_parser(
+        "migrate-keys",
+        help="move data from the layout before buckets to today's (safe to re-run)",
+    )
     arguments = parser.parse_args(argv)
+    if arguments.command == "migrate-keys":
+        return migrate_keys()
     if arguments.command == "export":
         return export_comments(arguments.file)
     if arguments.command in imports:

@@ -22,6 +22,7 @@ from service.admission import (
     duplicate_fingerprint,
 )
 from service.errors import CommentNotFound, InvalidField
+from service.keys import article_bucket
 from service.models import Comment, PrivateData, Status, anchor_for_reply
 from service.observability import SUBMISSIONS
 from service.privacy import Privacy
@@ -79,9 +80,10 @@ class Submission:
         )
 
 
-def new_comment_id(now_ms: int) -> str:
-    """Make a comment id that sorts by arrival: 12 hex digits of milliseconds, 10 random."""
-    return f"{now_ms:012x}{secrets.token_hex(5)}"
+def new_comment_id(now_ms: int, article_id: str) -> str:
+    """Make a comment id that sorts by arrival and names its article's bucket: 12 hex digits of
+    milliseconds, 2 of the bucket, 10 random."""
+    return f"{now_ms:012x}{article_bucket(article_id):02x}{secrets.token_hex(5)}"
 
 
 def rfc3339(moment: datetime) -> str:
@@ -123,7 +125,7 @@ class CommentService:
         """Run the submission rules, store the reply in the state they give, answer its view."""
         now = datetime.now(UTC)
         created_ms = int(now.timestamp() * 1000)
-        comment_id = new_comment_id(created_ms)
+        comment_id = new_comment_id(created_ms, article_id)
         root_id, root_ms, anchor_id, depth = self._place(
             article_id, comment_id, created_ms, submission.parent_id
         )
@@ -167,9 +169,11 @@ class CommentService:
             comment,
             sealed,
             locator,
-            self.store.flood_marks(candidate.ip_hash, candidate.email_hash),
-            self.admission.settings.flood_interval * 1000,
-            self.admission.settings.max_pending,
+            self.store.flood_marks(
+                candidate.ip_hash,
+                candidate.email_hash,
+                self.admission.settings.flood_interval * 1000,
+            ),
         )
         try:
             self._raise_for(outcome)
@@ -193,7 +197,7 @@ class CommentService:
         """Publish a moderator's comment at once, in the site's name, marked as staff."""
         now = datetime.now(UTC)
         created_ms = int(now.timestamp() * 1000)
-        comment_id = new_comment_id(created_ms)
+        comment_id = new_comment_id(created_ms, article_id)
         root_id, root_ms, anchor_id, depth = self._place(
             article_id, comment_id, created_ms, parent_id
         )
@@ -225,12 +229,7 @@ class CommentService:
             article_id, root_id, root_ms, parent_id, created_ms, email_hash, fingerprint
         )
         outcome = self.store.add(
-            comment,
-            self.privacy.encrypt(PrivateData("", "", "")),
-            locator,
-            self.store.flood_marks("staff", email_hash),
-            0,
-            self.admission.settings.max_pending,
+            comment, self.privacy.encrypt(PrivateData("", "", "")), locator, flood=None
         )
         self._raise_for(outcome)
         self.store.audit(
@@ -303,8 +302,6 @@ class CommentService:
             raise Refused(HTTPStatus.TOO_MANY_REQUESTS, FLOOD_MESSAGE, "flood", wait)
         if outcome.verdict == "duplicate":
             raise Refused(HTTPStatus.CONFLICT, DUPLICATE_MESSAGE, "duplicate")
-        if outcome.verdict == "queue_full":
-            raise self.admission.queue_full()
 
     def _place(
         self, article_id: str, comment_id: str, created_ms: int, parent_id: str | None

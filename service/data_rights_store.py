@@ -12,6 +12,9 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from redis.cluster import RedisCluster
+
+from service.keys import BUCKETS, comment_bucket
 from service.models import Act, Status
 from service.store import Locator, Store, _guarded, _script_source, _text
 
@@ -54,30 +57,23 @@ class DataRightsStore:
         self._reseal = self.client.register_script(_script_source("reseal", transition=False))
 
     # --- reads --------------------------------------------------------------------------
-    @_guarded
     def comment_ids(self, email_hash: str, limit: int, after: str | None = None) -> list[str]:
         """List up to `limit` ids of the comments written with an email, oldest first."""
-        return self._ids_after(self.keys.email_index(email_hash), limit, after)
+        return self.store.ids_by_email(email_hash, limit, after)
 
     @_guarded
     def email_facts(self, email_hash: str) -> tuple[bool, int]:
         """Tell whether an email is on the block list, and how many approved comments it has."""
         pipe = self.client.pipeline(transaction=False)
         pipe.hexists(self.keys.blocks("emails"), email_hash)
-        pipe.hget(self.keys.approved_by_email(), email_hash)
-        blocked, approved = pipe.execute()
-        return bool(blocked), int(approved or 0)
+        for bucket in range(BUCKETS):
+            pipe.hget(self.keys.approved_by_email(bucket), email_hash)
+        blocked, *approved = pipe.execute()
+        return bool(blocked), sum(int(count or 0) for count in approved)
 
-    @_guarded
     def in_state(self, status: Status, limit: int, after: str | None = None) -> list[str]:
         """List up to `limit` ids of the comments in one state, oldest first, after an id."""
-        return self._ids_after(self.keys.queue(status), limit, after)
-
-    def _ids_after(self, key: str, limit: int, after: str | None) -> list[str]:
-        """Read up to `limit` ids of an index ordered by id (all scores 0), after an id."""
-        start = f"({after}" if after else "-"
-        ids = self.client.zrange(key, start, "+", bylex=True, offset=0, num=limit)
-        return [_text(comment_id) for comment_id in ids]
+        return self.store.ids_in_state(status, limit, after)
 
     @_guarded
     def decisions(self, references: list[tuple[str, str]]) -> list[tuple[str | None, str | None]]:
@@ -116,11 +112,10 @@ class DataRightsStore:
             keys=[
                 keys.comment(article_id, comment_id),
                 keys.private(article_id, comment_id),
-                keys.locator(),
-                keys.email_index(locator.email_hash),
-                keys.approved_by_email(),
+                keys.locator(locator.bucket),
+                keys.email_index(locator.bucket, locator.email_hash),
+                keys.approved_by_email(locator.bucket),
                 keys.duplicate(article_id, locator.fingerprint),
-                keys.flood("email", locator.email_hash),
                 keys.version(article_id),
                 keys.revisions(article_id, comment_id),
             ],
@@ -137,6 +132,8 @@ class DataRightsStore:
                 only_if[1] if only_if else "",
             ],
         )
+        if forget_email and locator.email_hash:
+            self.client.delete(keys.flood("email", locator.email_hash))
         return Redacted(_text(result[0]), *(bool(int(flag)) for flag in result[1:]))
 
     def delete(self, comment_id: str, locator: Locator, act: Act) -> str:
@@ -146,16 +143,25 @@ class DataRightsStore:
     @_guarded
     def unindex(self, email_hash: str, comment_ids: list[str]) -> None:
         """Take comment ids out of an email's index (those another step already handled)."""
-        if comment_ids:
-            self.client.zrem(self.keys.email_index(email_hash), *comment_ids)
+        by_bucket: dict[int, list[str]] = {}
+        for comment_id in comment_ids:
+            bucket = comment_bucket(comment_id)
+            for each in range(BUCKETS) if bucket is None else [bucket]:
+                by_bucket.setdefault(each, []).append(comment_id)
+        pipe = self.client.pipeline(transaction=False)
+        for bucket, ids in by_bucket.items():
+            pipe.zrem(self.keys.email_index(bucket, email_hash), *ids)
+        pipe.execute()
 
     @_guarded
     def forget_email(self, email_hash: str) -> None:
         """Remove every lookup named or keyed by an email's hash: its index, approved count and
         flood mark (the block list is left to moderators)."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self.keys.email_index(email_hash), self.keys.flood("email", email_hash))
-        pipe.hdel(self.keys.approved_by_email(), email_hash)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(self.keys.flood("email", email_hash))
+        for bucket in range(BUCKETS):
+            pipe.delete(self.keys.email_index(bucket, email_hash))
+            pipe.hdel(self.keys.approved_by_email(bucket), email_hash)
         pipe.execute()
 
     @_guarded
@@ -165,7 +171,11 @@ class DataRightsStore:
         prefix = _GLOB_SPECIAL.sub(r"\\\1", self.keys.idempotency(""))
         dropped = 0
         for batch in _batches(self.client.scan_iter(match=f"{prefix}*", count=1000), 200):
-            values = self.client.mget(batch)
+            values = (
+                self.client.mget_nonatomic(batch)
+                if isinstance(self.client, RedisCluster)
+                else self.client.mget(batch)
+            )
             doomed = [
                 key
                 for key, value in zip(batch, values, strict=True)

@@ -1,16 +1,73 @@
 """Every Redis key name the service uses, built here and nowhere else.
 
-Keys that belong to one article carry the article id as a hash tag (`{article_id}`), so that one
-article's keys share a Redis Cluster slot. The cross-article indexes (the global moderation queues,
-the comment locator and the email index) live under the `{global}` tag. No key name ever holds
-an email address: the email index is keyed by a keyed hash (HMAC) of it.
+The layout is the same on one server, behind Sentinel and on a Redis Cluster, so moving between
+them is a copy of the keys. It is built so that every Lua step and every MULTI touches one hash
+slot, while the site-wide views stay exact:
+
+* **Buckets.** Every article belongs to one of `BUCKETS` buckets, fixed by a hash of its id and
+  chosen once for all time. A bucket's keys share one hash tag (`{7.12}`: the bucket number and
+  a suffix that spreads the buckets evenly over the 16384 slots), so they share a slot.
+* **An article's keys** live in its bucket: `prefix:{tag}:a:<article id>:comment:<id>` and so on.
+  The `a:` segment keeps every article id, whatever it is, apart from the bucket's own keys.
+* **Each site-wide index is split by bucket**: the bucket's share of the state queues, published
+  counts, approved comments per email hash, the comment locator, the email index, the article
+  list, the audit log and the events stream, under the same tag as the bucket's articles. A step
+  on one comment changes its article and its bucket's shares atomically; a site-wide read merges
+  the buckets' shares, pipelined (one round trip per node on a cluster).
+* **Comment ids carry their bucket** (two hex digits after the 12 of the creation time), so a
+  comment is found from its id alone. Ids made before buckets (22 digits) are looked up in every
+  bucket's locator.
+* **Per-client keys** (flood marks, kept Idempotency-Key answers, rate-limit windows) carry no
+  tag, so they spread over every slot. Site settings (block list, moderator tokens) share the
+  `{site}` tag; webhook delivery bookkeeping the `{webhooks}` tag.
+
+No key name ever holds an email address: the email index is named by a keyed hash (HMAC) of it.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+from functools import cache
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from service.models import Status
+
+# Fixed once: a comment's bucket is part of its id and of every key of its article.
+BUCKETS = 16
+# New comment ids: 12 hex digits of milliseconds, 2 of the bucket, 10 random.
+COMMENT_ID_LENGTH = 24
+# Ids made before buckets existed: 12 hex digits of milliseconds, 10 random.
+LEGACY_COMMENT_ID_LENGTH = 22
+
+
+@cache
+def bucket_tags() -> tuple[str, ...]:
+    """Give each bucket's hash tag: the first `<bucket>.<n>` whose slot falls in the bucket's
+    even share of the slot range, so an evenly split cluster holds an even share of buckets."""
+    tags = []
+    for bucket in range(BUCKETS):
+        low = bucket * REDIS_CLUSTER_HASH_SLOTS // BUCKETS
+        high = (bucket + 1) * REDIS_CLUSTER_HASH_SLOTS // BUCKETS
+        suffix = 0
+        while not low <= key_slot(f"{bucket}.{suffix}".encode()) < high:
+            suffix += 1
+        tags.append(f"{bucket}.{suffix}")
+    return tuple(tags)
+
+
+def article_bucket(article_id: str) -> int:
+    """Give the bucket an article's keys live in (stable: a CRC-32 of its id)."""
+    return zlib.crc32(article_id.encode()) % BUCKETS
+
+
+def comment_bucket(comment_id: str) -> int | None:
+    """Give the bucket a comment id names, or None for an id made before buckets."""
+    if len(comment_id) != COMMENT_ID_LENGTH:
+        return None
+    bucket = int(comment_id[12:14], 16)
+    return bucket if bucket < BUCKETS else None
 
 
 @dataclass(frozen=True)
@@ -19,18 +76,28 @@ class Keys:
 
     prefix: str
 
+    def __post_init__(self) -> None:
+        if "{" in self.prefix or "}" in self.prefix:
+            raise ValueError("the key prefix cannot hold { or }: they would move the hash tag")
+
+    def _bucket(self, bucket: int) -> str:
+        return f"{self.prefix}:{{{bucket_tags()[bucket]}}}"
+
+    def _article(self, article_id: str) -> str:
+        return f"{self._bucket(article_bucket(article_id))}:a:{article_id}"
+
     # --- one article ----------------------------------------------------------------------
     def comment(self, article_id: str, comment_id: str) -> str:
         """Hash holding a comment's public record and moderation state."""
-        return f"{self.prefix}:{{{article_id}}}:comment:{comment_id}"
+        return f"{self._article(article_id)}:comment:{comment_id}"
 
     def private(self, article_id: str, comment_id: str) -> str:
         """String holding a comment's encrypted email, IP and user agent."""
-        return f"{self.prefix}:{{{article_id}}}:private:{comment_id}"
+        return f"{self._article(article_id)}:private:{comment_id}"
 
     def article_status(self, article_id: str, status: Status) -> str:
         """Sorted set of the article's comment ids in one state (score 0, ordered by id)."""
-        return f"{self.prefix}:{{{article_id}}}:status:{status}"
+        return f"{self._article(article_id)}:status:{status}"
 
     def article_statuses(self, article_id: str) -> list[str]:
         """The article's state indexes, in `Status.indexed()` order."""
@@ -38,106 +105,163 @@ class Keys:
 
     def revisions(self, article_id: str, comment_id: str) -> str:
         """List of a comment's texts, original first, once a moderator has edited it."""
-        return f"{self.prefix}:{{{article_id}}}:revisions:{comment_id}"
+        return f"{self._article(article_id)}:revisions:{comment_id}"
 
     def roots(self, article_id: str) -> str:
         """Sorted set of top-level comments shown in the public list, scored by creation time."""
-        return f"{self.prefix}:{{{article_id}}}:roots"
+        return f"{self._article(article_id)}:roots"
 
     def thread(self, article_id: str, root_id: str) -> str:
         """Sorted set of the replies under one top-level comment, scored by creation time."""
-        return f"{self.prefix}:{{{article_id}}}:thread:{root_id}"
+        return f"{self._article(article_id)}:thread:{root_id}"
 
     def live(self, article_id: str) -> str:
         """Hash of top-level comment id to the number of published comments in its thread."""
-        return f"{self.prefix}:{{{article_id}}}:live"
+        return f"{self._article(article_id)}:live"
 
     def version(self, article_id: str) -> str:
         """String naming the current version of the article's public list; changes with it."""
-        return f"{self.prefix}:{{{article_id}}}:version"
+        return f"{self._article(article_id)}:version"
 
     def duplicate(self, article_id: str, fingerprint: str) -> str:
         """String naming the comment with this fingerprint (parent, email hash and text)."""
-        return f"{self.prefix}:{{{article_id}}}:duplicate:{fingerprint}"
+        return f"{self._article(article_id)}:duplicate:{fingerprint}"
 
     def article(self, article_id: str) -> str:
         """Hash of the article's settings: closed, moderation mode, first comment time."""
-        return f"{self.prefix}:{{{article_id}}}:article"
+        return f"{self._article(article_id)}:article"
 
-    # --- across articles --------------------------------------------------------------------
-    def queue(self, status: Status) -> str:
-        """Sorted set of every comment id in one state (score 0, ordered by id = arrival)."""
-        return f"{self.prefix}:{{global}}:status:{status}"
+    # --- a bucket's share of the site-wide indexes ----------------------------------------
+    def queue(self, bucket: int, status: Status) -> str:
+        """Sorted set of the bucket's comment ids in one state (score 0, by id = arrival)."""
+        return f"{self._bucket(bucket)}:status:{status}"
 
-    def queues(self) -> list[str]:
-        """The global state indexes, in `Status.indexed()` order."""
-        return [self.queue(status) for status in Status.indexed()]
+    def queues(self, bucket: int) -> list[str]:
+        """The bucket's state indexes, in `Status.indexed()` order."""
+        return [self.queue(bucket, status) for status in Status.indexed()]
 
-    def published_counts(self) -> str:
+    def published_counts(self, bucket: int) -> str:
         """Hash of article id to its number of published comments (kept by the Lua steps)."""
-        return f"{self.prefix}:{{global}}:published-counts"
+        return f"{self._bucket(bucket)}:published-counts"
 
-    def approved_by_email(self) -> str:
-        """Hash of email hash to that email's number of approved comments."""
-        return f"{self.prefix}:{{global}}:approved-by-email"
+    def approved_by_email(self, bucket: int) -> str:
+        """Hash of email hash to that email's approved comments in the bucket."""
+        return f"{self._bucket(bucket)}:approved-by-email"
 
-    def flood(self, kind: str, client_hash: str) -> str:
-        """String marking that a client (by IP or email hash) has just posted."""
-        return f"{self.prefix}:{{global}}:flood:{kind}:{client_hash}"
+    def locator(self, bucket: int) -> str:
+        """Hash of comment id to its routing record (article, thread, parent, email hash)."""
+        return f"{self._bucket(bucket)}:locator"
 
+    def email_index(self, bucket: int, email_hash: str) -> str:
+        """Sorted set of the bucket's comment ids written with one email, named by its HMAC."""
+        return f"{self._bucket(bucket)}:email:{email_hash}"
+
+    def articles(self, bucket: int) -> str:
+        """Sorted set of the bucket's articles with comments, scored by first comment time."""
+        return f"{self._bucket(bucket)}:articles"
+
+    def events(self, bucket: int) -> str:
+        """Stream of the bucket's comment events for webhooks and email (ids and states only)."""
+        return f"{self._bucket(bucket)}:events"
+
+    def audit(self, bucket: int) -> str:
+        """Stream of the bucket's moderation actions, oldest first (it never holds an email)."""
+        return f"{self._bucket(bucket)}:audit"
+
+    # --- site settings --------------------------------------------------------------------
     def blocks(self, kind: str) -> str:
         """Set of blocked emails (as hashes), email domains or IP networks."""
-        return f"{self.prefix}:{{global}}:blocks:{kind}"
+        return f"{self.prefix}:{{site}}:blocks:{kind}"
 
     def moderators(self) -> str:
         """Hash of a moderator token's SHA-256 to the moderator it belongs to."""
-        return f"{self.prefix}:{{global}}:moderators"
+        return f"{self.prefix}:{{site}}:moderators"
 
-    def articles(self) -> str:
-        """Sorted set of every article with comments, scored by its first comment's time."""
-        return f"{self.prefix}:{{global}}:articles"
-
-    def events(self) -> str:
-        """Stream of comment events for webhooks (ids and states only, never personal data)."""
-        return f"{self.prefix}:{{global}}:events"
-
-    def audit(self) -> str:
-        """Stream of every moderation action, oldest first (it never holds an email)."""
-        return f"{self.prefix}:{{global}}:audit"
+    # --- per client: no hash tag, spread over the slots -----------------------------------
+    def flood(self, kind: str, client_hash: str) -> str:
+        """String marking that a client (by IP or email hash) has just posted."""
+        return f"{self.prefix}:flood:{kind}:{client_hash}"
 
     def idempotency(self, key_hash: str) -> str:
         """String holding the first answer given for an Idempotency-Key."""
-        return f"{self.prefix}:{{global}}:idempotency:{key_hash}"
+        return f"{self.prefix}:idempotency:{key_hash}"
 
     def rate_limits(self) -> str:
         """Prefix of the rate limiter's own keys."""
-        return f"{self.prefix}:{{global}}:limits"
+        return f"{self.prefix}:limits"
 
-    def locator(self) -> str:
-        """Hash of comment id to its routing record (article, thread, parent, email hash)."""
-        return f"{self.prefix}:{{global}}:locator"
-
-    def email_index(self, email_hash: str) -> str:
-        """Sorted set of the comment ids written with one email, named by the email's HMAC."""
-        return f"{self.prefix}:{{global}}:email:{email_hash}"
-
-    # --- webhook delivery (service/webhooks.py) -----------------------------------------------
+    # --- webhook delivery (service/webhooks.py) -------------------------------------------
     def webhook_log(self) -> str:
         """Capped stream of delivery attempts: ids, URL, result, duration (no personal data)."""
-        return f"{self.prefix}:{{global}}:webhooks:log"
+        return f"{self.prefix}:{{webhooks}}:log"
 
     def webhook_retries(self) -> str:
         """Sorted set of delivery ids awaiting another attempt, scored by when it is due (ms)."""
-        return f"{self.prefix}:{{global}}:webhooks:retries"
+        return f"{self.prefix}:{{webhooks}}:retries"
 
     def webhook_retry_records(self) -> str:
         """Hash of a scheduled delivery's id to its record: event, URL, attempts made."""
-        return f"{self.prefix}:{{global}}:webhooks:retry-records"
+        return f"{self.prefix}:{{webhooks}}:retry-records"
 
     def webhook_dead_letters(self) -> str:
         """List of deliveries that failed every attempt, newest first."""
-        return f"{self.prefix}:{{global}}:webhooks:dead-letters"
+        return f"{self.prefix}:{{webhooks}}:dead-letters"
 
     def webhook_finished(self, delivery_id: str) -> str:
         """String marking a delivery finished (delivered or dead-lettered), for a while."""
-        return f"{self.prefix}:{{global}}:webhooks:finished:{delivery_id}"
+        return f"{self.prefix}:{{webhooks}}:finished:{delivery_id}"
+
+    def article_scope(self, article_id: str) -> str:
+        """Give the common start of every key of one article (for moving keys between layouts)."""
+        return self._article(article_id)
+
+
+# Bucket-wide names in the layout before buckets, under the `{global}` tag; every other name
+# there belonged to an article whose id was "global".
+_LEGACY_SITE_WIDE = (
+    "status:",
+    "published-counts",
+    "approved-by-email",
+    "locator",
+    "email:",
+    "articles",
+    "events",
+    "audit",
+    "flood:",
+    "blocks:",
+    "moderators",
+    "idempotency:",
+    "limits",
+    "webhooks:",
+)
+
+
+@dataclass(frozen=True)
+class LegacyKeys:
+    """Name and read the keys of the layout before buckets (until `news-comments migrate-keys`
+    moves them): `prefix:{<article id>}:…` for an article's keys, `prefix:{global}:…` for every
+    site-wide index."""
+
+    prefix: str
+
+    def site_wide(self, name: str) -> str:
+        """Give a site-wide key of the old layout, such as `locator` or `status:pending`."""
+        return f"{self.prefix}:{{global}}:{name}"
+
+    def pattern(self) -> str:
+        """Glob matching every key with a hash tag under the prefix (old and new layouts)."""
+        escaped = "".join(f"\\{char}" if char in "*?[]\\" else char for char in self.prefix)
+        return f"{escaped}:{{*}}:*"
+
+    def split(self, key: str) -> tuple[str, str] | None:
+        """Read an old-layout key as (article id, rest) for an article's key, ("", rest) for a
+        site-wide one, or None for a key of the new layout or none of ours."""
+        start = f"{self.prefix}:{{"
+        if not key.startswith(start) or "}:" not in key[len(start) :]:
+            return None
+        tag, _, rest = key[len(start) :].partition("}:")
+        if tag in bucket_tags() or tag in ("site", "webhooks"):
+            return None
+        if tag == "global" and rest.startswith(_LEGACY_SITE_WIDE):
+            return "", rest
+        return tag, rest

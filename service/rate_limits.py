@@ -8,7 +8,7 @@ import time
 import limits
 import redis
 from limits.errors import StorageError
-from limits.storage import RedisStorage
+from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from service.store import StoreUnavailable
@@ -21,7 +21,8 @@ class RateLimits:
         self.items = limits.parse_many(spec) if spec else []
         self._limiter = (
             MovingWindowRateLimiter(
-                RedisStorage(
+                # The scheme picks one server, a cluster or Sentinel, as for the service itself.
+                storage_from_string(
                     redis_url,
                     key_prefix=key_prefix,
                     socket_timeout=timeout,

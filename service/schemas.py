@@ -13,7 +13,8 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from service.models import Decision, ReasonCode, Status
 
 ARTICLE_ID_PATTERN = r"[A-Za-z0-9\-_.~:]{1,200}"
-COMMENT_ID_PATTERN = r"[0-9a-f]{22}"
+# New ids name their bucket (24 hex digits); ids made before buckets have 22.
+COMMENT_ID_PATTERN = r"[0-9a-f]{22}(?:[0-9a-f]{2})?"
 _ARTICLE_ID = re.compile(ARTICLE_ID_PATTERN)
 # Unicode categories a name may not contain: controls, format characters (zero-width and bidi
 # overrides among them), surrogates, private use, unassigned, and line/paragraph separators.
@@ -301,7 +302,7 @@ class AuditQuerySchema(Schema):
     )
     action = fields.String(load_default=None, validate=validate.Length(max=40))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d+-\d+\Z"))
+    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d+-\d+(?:-\d+)?\Z"))
 
 
 class AuditEntrySchema(Schema):

@@ -183,7 +183,7 @@ def load_settings(
 MODERATION_MODES = ("all", "trusted", "off")
 BLOCKED_ACTIONS = ("refuse", "spam")
 ERASE_MODES = ("anonymize", "delete")
-DURABILITY = ("fsync", "none")
+DURABILITY = ("fsync", "replica", "none")
 
 
 def _checked(settings: Settings) -> Settings:

@@ -1,30 +1,38 @@
-"""Every Redis command the service sends: reads, pipelines and the Lua transitions."""
+"""Every Redis command the comment service sends: reads, pipelines and the Lua transitions.
+
+Each Lua step touches the keys of one article and its bucket's share of the site-wide indexes:
+one hash slot (see `service.keys`). A site-wide read asks every bucket in one pipeline (one round
+trip per node on a cluster) and merges the answers.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import heapq
 import json
 import logging
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, ParamSpec, TypeVar
 
 import redis
+from redis.cluster import RedisCluster
 
-from service.keys import Keys
+from service.durability import DurableWrites
+from service.keys import BUCKETS, Keys, article_bucket, comment_bucket
 from service.models import Act, Comment, Status
+from service.topology import RedisClient
 
 log = logging.getLogger(__name__)
 
-# How long a write waits for the AOF to reach the disk before it is refused (503).
-WAITAOF_TIMEOUT_MS = 2000
-# The audit stream keeps about this many entries (each well under 1 KiB).
-AUDIT_LENGTH = 1_000_000
-# Comment events waiting for webhook delivery: about this many are kept while no worker reads.
-EVENTS_LENGTH = 1_000_000
+# The audit stream keeps about this many entries per bucket (each well under 1 KiB).
+AUDIT_LENGTH = 1_000_000 // BUCKETS
+# Comment events waiting for delivery: about this many are kept per bucket while no worker reads.
+EVENTS_LENGTH = 1_000_000 // BUCKETS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,6 +62,18 @@ def _script_source(name: str, *, transition: bool = True) -> str:
     return shared + folder.joinpath(f"{name}.lua").read_text()
 
 
+def stream_position(bucket: int, entry_id: str) -> str:
+    """Name a bucket's stream entry site-wide: `<ms>-<seq>-<bucket>`."""
+    return f"{entry_id}-{bucket}"
+
+
+def parse_stream_position(position: str) -> tuple[int, int, int]:
+    """Read `<ms>-<seq>[-<bucket>]` as a sortable (ms, seq, bucket)."""
+    parts = position.split("-")
+    ms, seq = int(parts[0]), int(parts[1])
+    return ms, seq, int(parts[2]) if len(parts) > 2 else BUCKETS
+
+
 @dataclass(frozen=True)
 class Locator:
     """Where a comment lives: what its key names need, fixed when it is written."""
@@ -65,6 +85,11 @@ class Locator:
     created_ms: int
     email_hash: str
     fingerprint: str
+
+    @property
+    def bucket(self) -> int:
+        """The bucket of the comment's article."""
+        return article_bucket(self.article_id)
 
     def dumps(self) -> str:
         """Serialize for the locator hash."""
@@ -82,6 +107,14 @@ class Outcome:
 
     verdict: str
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class FloodMarks:
+    """The marks a new comment leaves on its client's IP and email for `ms` milliseconds."""
+
+    keys: tuple[str, ...]
+    ms: int
 
 
 @dataclass(frozen=True)
@@ -110,56 +143,38 @@ class Store:
     """Read and change comments in Redis; knows nothing of HTTP."""
 
     def __init__(
-        self, client: redis.Redis, keys: Keys, events: bool = False, fsync: bool = False
+        self, client: RedisClient, keys: Keys, events: bool = False, durability: str = "none"
     ) -> None:
         self.client = client
         self.keys = keys
-        # Wait for the server's append-only file to reach the disk before a write is answered
-        # (WAITAOF: Redis and Valkey 7.2 and newer, with appendonly on; otherwise not possible).
-        self.fsync = fsync
+        self.durability = durability
+        self.writes = DurableWrites(client, durability)
         # Comment events for webhooks are written only when some receiver wants them.
         self.events_kept = EVENTS_LENGTH if events else 0
         self._submit = client.register_script(_script_source("submit"))
         self._decide = client.register_script(_script_source("decide"))
         self._delete = client.register_script(_script_source("delete"))
-        self._facts = client.register_script(_script_source("facts", transition=False))
         self._edit = client.register_script(_script_source("edit", transition=False))
 
-    # --- writes -------------------------------------------------------------------------
-    def _durably(self, script: Any, keys: list[Any], args: list[Any]) -> Any:
-        """Run a write script and, when asked, wait on the same connection until the server's
-        AOF holds it on disk; a write that could not be made durable is not acknowledged."""
-        if not self.fsync:
-            return script(keys=keys, args=args)
-        pipe = self.client.pipeline(transaction=False)
-        script(keys=keys, args=args, client=pipe)
-        pipe.execute_command("WAITAOF", 1, 0, WAITAOF_TIMEOUT_MS)  # type: ignore[no-untyped-call]
-        result, waited = pipe.execute(raise_on_error=False)
-        if isinstance(result, Exception):
-            raise result
-        if isinstance(waited, redis.ResponseError):
-            # No WAITAOF (Redis before 7.2) or no AOF at all: say so once, then stop asking.
-            log.warning("durability 'fsync' is not available on this server: %s", waited)
-            self.fsync = False
-        elif isinstance(waited, Exception):
-            raise waited
-        elif int(waited[0]) < 1:
-            raise StoreUnavailable("AOF fsync not confirmed")
-        return result
+    @property
+    def is_cluster(self) -> bool:
+        """Tell whether the store talks to a Redis Cluster."""
+        return isinstance(self.client, RedisCluster)
 
+    # --- writes -------------------------------------------------------------------------
     def _transition_keys(self, comment_id: str, locator: Locator) -> list[str]:
         """The KEYS every transition script starts with (see lua/_publication.lua)."""
-        keys, article_id = self.keys, locator.article_id
+        keys, article_id, bucket = self.keys, locator.article_id, locator.bucket
         return [
             keys.comment(article_id, comment_id),
-            *keys.queues(),
+            *keys.queues(bucket),
             *keys.article_statuses(article_id),
             keys.roots(article_id),
             keys.live(article_id),
             keys.thread(article_id, locator.root_id),
             keys.version(article_id),
-            keys.published_counts(),
-            keys.approved_by_email(),
+            keys.published_counts(bucket),
+            keys.approved_by_email(bucket),
         ]
 
     def _transition_args(self, comment_id: str, locator: Locator) -> list[str | int]:
@@ -176,37 +191,39 @@ class Store:
 
     def _private_keys(self, comment_id: str, locator: Locator) -> list[str]:
         """The keys of a comment's private data and lookups, in submit's and delete's order."""
-        keys, article_id = self.keys, locator.article_id
+        keys, article_id, bucket = self.keys, locator.article_id, locator.bucket
         return [
             keys.private(article_id, comment_id),
-            keys.locator(),
-            keys.email_index(locator.email_hash),
+            keys.locator(bucket),
+            keys.email_index(bucket, locator.email_hash),
             keys.comment(article_id, locator.parent_id or comment_id),
             keys.duplicate(article_id, locator.fingerprint),
         ]
 
     @_guarded
     def add(
-        self,
-        comment: Comment,
-        sealed_private: bytes,
-        locator: Locator,
-        flood_marks: tuple[str, str],
-        flood_ms: int,
-        max_pending: int,
+        self, comment: Comment, sealed_private: bytes, locator: Locator, flood: FloodMarks | None
     ) -> Outcome:
-        """Store a new comment once, in its state; refuse a flood or a duplicate atomically."""
+        """Store a new comment once, in its state; refuse a flood or a duplicate atomically.
+
+        The flood marks are per client, in other slots than the comment: they are claimed first
+        (SET NX, so of two racing comments from one client only one passes) and given back when
+        the comment is not stored."""
+        claimed: list[str] = []
+        if flood is not None and flood.ms > 0:
+            wait_ms, claimed = self._claim_flood_marks(comment.comment_id, flood)
+            if wait_ms:
+                return Outcome("flood", str(wait_ms))
         comment_id = comment.comment_id
         fields = [item for pair in comment.to_fields().items() for item in pair]
-        result = self._durably(
+        result = self.writes.run(
             self._submit,
             keys=[
                 *self._transition_keys(comment_id, locator),
                 *self._private_keys(comment_id, locator),
-                *flood_marks,
                 self.keys.article(locator.article_id),
-                self.keys.events(),
-                self.keys.articles(),
+                self.keys.events(locator.bucket),
+                self.keys.articles(locator.bucket),
             ],
             args=[
                 *self._transition_args(comment_id, locator),
@@ -214,13 +231,32 @@ class Store:
                 locator.dumps(),
                 comment.parent_id or "",
                 str(comment.status),
-                flood_ms,
-                max_pending,
                 self.events_kept,
                 *fields,
             ],
         )
-        return Outcome(*[_text(part) for part in result])
+        outcome = Outcome(*[_text(part) for part in result])
+        if outcome.verdict not in ("created", "exists") and claimed:
+            self.client.delete(*claimed)
+        return outcome
+
+    def _claim_flood_marks(self, comment_id: str, flood: FloodMarks) -> tuple[int, list[str]]:
+        """Set every flood mark that is not set; answer the ms to wait (0: all claimed) and the
+        marks this call set. When one is taken, the ones just set are given back."""
+        pipe = self.client.pipeline(transaction=False)
+        for key in flood.keys:
+            pipe.set(key, comment_id, nx=True, px=flood.ms)
+            pipe.pttl(key)
+        replies = pipe.execute()
+        claimed = [key for key, done in zip(flood.keys, replies[0::2], strict=True) if done]
+        waits = [
+            int(ttl) for done, ttl in zip(replies[0::2], replies[1::2], strict=True) if not done
+        ]
+        if not waits:
+            return 0, claimed
+        if claimed:
+            self.client.delete(*claimed)
+        return max(1, *waits), []
 
     @_guarded
     def decide(
@@ -228,12 +264,12 @@ class Store:
     ) -> tuple[str, Status | None]:
         """Move a comment to a decided state, with an audit entry; answer the outcome and the
         previous state."""
-        result = self._durably(
+        result = self.writes.run(
             self._decide,
             keys=[
                 *self._transition_keys(comment_id, locator),
-                self.keys.audit(),
-                self.keys.events(),
+                self.keys.audit(locator.bucket),
+                self.keys.events(locator.bucket),
             ],
             args=[
                 *self._transition_args(comment_id, locator),
@@ -256,12 +292,12 @@ class Store:
     ) -> str:
         """Delete a comment and its private data (only in state `only_if`, when given), with an
         audit entry; answer "missing", "deleted", "placeholder" or "kept" (another state)."""
-        result = self._durably(
+        result = self.writes.run(
             self._delete,
             keys=[
                 *self._transition_keys(comment_id, locator),
                 *self._private_keys(comment_id, locator),
-                self.keys.audit(),
+                self.keys.audit(locator.bucket),
                 self.keys.revisions(locator.article_id, comment_id),
             ],
             args=[
@@ -280,13 +316,13 @@ class Store:
         """Replace a comment's text, keeping every version; answer "missing", "unchanged" or
         "edited"."""
         article_id = locator.article_id
-        result = self._durably(
+        result = self.writes.run(
             self._edit,
             keys=[
                 self.keys.comment(article_id, comment_id),
                 self.keys.revisions(article_id, comment_id),
                 self.keys.version(article_id),
-                self.keys.audit(),
+                self.keys.audit(locator.bucket),
             ],
             args=[
                 body,
@@ -309,41 +345,95 @@ class Store:
 
     @_guarded
     def audit(self, entry: dict[str, str]) -> None:
-        """Append a moderation action that changes no comment (articles, the block list)."""
+        """Append a moderation action that changes no comment (articles, the block list); it goes
+        to its article's bucket, or the first bucket for the whole site's."""
+        article_id = entry.get("article_id")
+        bucket = article_bucket(article_id) if article_id else 0
         self.client.xadd(
-            self.keys.audit(), dict(entry.items()), maxlen=AUDIT_LENGTH, approximate=True
+            self.keys.audit(bucket), dict(entry.items()), maxlen=AUDIT_LENGTH, approximate=True
         )
 
     @_guarded
     def audit_entries(self, before: str | None, count: int) -> list[tuple[str, dict[str, str]]]:
-        """Read audit entries newest first, older than the entry id `before` when given."""
-        if before == "0-0":
-            return []  # nothing is older than the stream's very first id
-        newest = f"({before}" if before else "+"
-        entries = self.client.xrevrange(self.keys.audit(), newest, "-", count=count) or []
-        return [(_text(entry_id), _decoded(fields or {})) for entry_id, fields in entries]
+        """Read audit entries newest first, older than the position `before` when given."""
+        asked: list[tuple[int, str]] = []
+        for bucket in range(BUCKETS):
+            if before is None:
+                asked.append((bucket, "+"))
+                continue
+            ms, seq, last_bucket = parse_stream_position(before)
+            # Entries at the cursor's own id come after it in lower buckets only.
+            if bucket < last_bucket:
+                asked.append((bucket, f"{ms}-{seq}"))
+            elif (ms, seq) != (0, 0):
+                asked.append((bucket, f"({ms}-{seq}"))
+        pipe = self.client.pipeline(transaction=False)
+        for bucket, newest in asked:
+            pipe.xrevrange(self.keys.audit(bucket), newest, "-", count=count)
+        merged = heapq.merge(
+            *(
+                [
+                    (parse_stream_position(stream_position(bucket, _text(entry_id))), fields)
+                    for entry_id, fields in answer or []
+                ]
+                for (bucket, _), answer in zip(asked, pipe.execute(), strict=True)
+            ),
+            key=lambda item: item[0],
+            reverse=True,
+        )
+        page = []
+        for (ms, seq, bucket), fields in merged:
+            page.append((f"{ms}-{seq}-{bucket}", _decoded(fields or {})))
+            if len(page) == count:
+                break
+        return page
 
     @_guarded
     def state_counts(self) -> tuple[dict[Status, int], str | None]:
         """Count the comments in each state, and give the oldest pending comment's id."""
         pipe = self.client.pipeline(transaction=False)
-        for status in Status.indexed():
-            pipe.zcard(self.keys.queue(status))
-        pipe.zrange(self.keys.queue(Status.PENDING), 0, 0)
-        *counts, oldest = pipe.execute()
-        return (
-            dict(zip(Status.indexed(), (int(count) for count in counts), strict=True)),
-            _text(oldest[0]) if oldest else None,
-        )
+        for bucket in range(BUCKETS):
+            for status in Status.indexed():
+                pipe.zcard(self.keys.queue(bucket, status))
+            pipe.zrange(self.keys.queue(bucket, Status.PENDING), 0, 0)
+        replies = pipe.execute()
+        width = len(Status.indexed()) + 1
+        counts = dict.fromkeys(Status.indexed(), 0)
+        oldest: list[str] = []
+        for bucket in range(BUCKETS):
+            *bucket_counts, first = replies[bucket * width : (bucket + 1) * width]
+            for status, count in zip(Status.indexed(), bucket_counts, strict=True):
+                counts[status] += int(count)
+            oldest.extend(_text(comment_id) for comment_id in first)
+        return counts, min(oldest) if oldest else None
 
     # --- reads --------------------------------------------------------------------------
     @_guarded
     def locate_many(self, comment_ids: list[str]) -> list[Locator | None]:
-        """Find where comments live; None for each id that names no comment."""
+        """Find where comments live; None for each id that names no comment. An id names its
+        bucket; an id from before buckets is looked for in every bucket."""
         if not comment_ids:
             return []
-        records = self.client.hmget(self.keys.locator(), comment_ids)
-        return [Locator.loads(_text(raw)) if raw is not None else None for raw in records]
+        by_bucket: dict[int, list[str]] = defaultdict(list)
+        legacy: list[str] = []
+        for comment_id in dict.fromkeys(comment_ids):
+            bucket = comment_bucket(comment_id)
+            if bucket is None:
+                legacy.append(comment_id)
+            else:
+                by_bucket[bucket].append(comment_id)
+        pipe = self.client.pipeline(transaction=False)
+        asked: list[tuple[int, list[str]]] = [*by_bucket.items()]
+        if legacy:
+            asked += [(bucket, legacy) for bucket in range(BUCKETS)]
+        for bucket, ids in asked:
+            pipe.hmget(self.keys.locator(bucket), ids)
+        found: dict[str, Locator] = {}
+        for (_, ids), records in zip(asked, pipe.execute(), strict=True):
+            for comment_id, raw in zip(ids, records, strict=True):
+                if raw is not None:
+                    found[comment_id] = Locator.loads(_text(raw))
+        return [found.get(comment_id) for comment_id in comment_ids]
 
     @_guarded
     def comment_fields(self, article_id: str, comment_id: str) -> dict[str, str]:
@@ -364,6 +454,22 @@ class Store:
             (_decoded(replies[index]), replies[index + 1]) for index in range(0, len(replies), 2)
         ]
 
+    def _merged_ids(
+        self, keys: list[str], limit: int, after: str | None, descending: bool
+    ) -> list[str]:
+        """Read up to `limit` ids after `after` from indexes ordered by id (all scores 0),
+        merged across them in one pipeline."""
+        if descending:
+            start, end = (f"({after}" if after else "+"), "-"
+        else:
+            start, end = (f"({after}" if after else "-"), "+"
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.zrange(key, start, end, bylex=True, desc=descending, offset=0, num=limit)
+        answers = [[_text(comment_id) for comment_id in ids] for ids in pipe.execute()]
+        merged = heapq.merge(*answers, reverse=descending)
+        return [comment_id for comment_id, _ in zip(merged, range(limit), strict=False)]
+
     @_guarded
     def queue_slice(
         self,
@@ -376,17 +482,25 @@ class Store:
         """List up to `limit` comment ids in one state (or, by email, in any state): pending
         oldest first, others newest first."""
         if email_hash is not None:
-            key = self.keys.email_index(email_hash)
+            buckets = [article_bucket(article_id)] if article_id else range(BUCKETS)
+            keys = [self.keys.email_index(bucket, email_hash) for bucket in buckets]
         elif article_id:
-            key = self.keys.article_status(article_id, status)
+            keys = [self.keys.article_status(article_id, status)]
         else:
-            key = self.keys.queue(status)
-        if status is Status.PENDING:
-            start, end, descending = (f"({after}" if after else "-"), "+", False
-        else:
-            start, end, descending = (f"({after}" if after else "+"), "-", True
-        ids = self.client.zrange(key, start, end, bylex=True, desc=descending, offset=0, num=limit)
-        return [_text(comment_id) for comment_id in ids]
+            keys = [self.keys.queue(bucket, status) for bucket in range(BUCKETS)]
+        return self._merged_ids(keys, limit, after, descending=status is not Status.PENDING)
+
+    @_guarded
+    def ids_in_state(self, status: Status, limit: int, after: str | None = None) -> list[str]:
+        """List up to `limit` ids of the comments in one state, oldest first, after an id."""
+        keys = [self.keys.queue(bucket, status) for bucket in range(BUCKETS)]
+        return self._merged_ids(keys, limit, after, descending=False)
+
+    @_guarded
+    def ids_by_email(self, email_hash: str, limit: int, after: str | None = None) -> list[str]:
+        """List up to `limit` ids of the comments written with an email, oldest first."""
+        keys = [self.keys.email_index(bucket, email_hash) for bucket in range(BUCKETS)]
+        return self._merged_ids(keys, limit, after, descending=False)
 
     @_guarded
     def list_version(self, article_id: str) -> str | None:
@@ -398,9 +512,10 @@ class Store:
     def published_page(
         self, article_id: str, offset: int, count: int, newest_first: bool
     ) -> tuple[int, int, list[Thread]]:
-        """Read one page of threads: (published count, thread count, threads)."""
+        """Read one page of threads: (published count, thread count, threads). Reads only: a
+        plain pipeline, which Redis answers even when its memory is full."""
         keys = self.keys
-        pipe = self.client.pipeline(transaction=True)
+        pipe = self.client.pipeline(transaction=False)
         pipe.zcard(keys.article_status(article_id, Status.APPROVED))
         pipe.zcard(keys.roots(article_id))
         pipe.zrange(keys.roots(article_id), offset, offset + count - 1, desc=newest_first)
@@ -429,47 +544,57 @@ class Store:
 
     @_guarded
     def published_counts(self, article_ids: list[str]) -> list[int]:
-        """Count the published comments of each article."""
-        counts = self.client.hmget(self.keys.published_counts(), article_ids)
-        return [int(count) if count is not None else 0 for count in counts]
+        """Count the published comments of each article: one HMGET per bucket asked."""
+        by_bucket: dict[int, list[str]] = defaultdict(list)
+        for article_id in dict.fromkeys(article_ids):
+            by_bucket[article_bucket(article_id)].append(article_id)
+        pipe = self.client.pipeline(transaction=False)
+        for bucket, ids in by_bucket.items():
+            pipe.hmget(self.keys.published_counts(bucket), ids)
+        counts: dict[str, int] = {}
+        for ids, answer in zip(by_bucket.values(), pipe.execute(), strict=True):
+            counts.update(
+                (article_id, int(count) if count is not None else 0)
+                for article_id, count in zip(ids, answer, strict=True)
+            )
+        return [counts[article_id] for article_id in article_ids]
 
     @_guarded
     def admission_facts(
         self, article_id: str, email_hash: str, ip_hash: str, fingerprint: str
     ) -> AdmissionFacts:
-        """Read in one step what the submission rules need to know."""
+        """Read in one pipeline what the submission rules need to know (reads only)."""
         keys = self.keys
-        article, email_blocked, domains, networks, wait_ms, original, approved, queued = (
-            self._facts(
-                keys=[
-                    keys.article(article_id),
-                    keys.blocks("emails"),
-                    keys.blocks("domains"),
-                    keys.blocks("networks"),
-                    keys.flood("ip", ip_hash),
-                    keys.flood("email", email_hash),
-                    keys.duplicate(article_id, fingerprint),
-                    keys.approved_by_email(),
-                    keys.queue(Status.PENDING),
-                ],
-                args=[email_hash],
-            )
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(keys.article(article_id))
+        pipe.hexists(keys.blocks("emails"), email_hash)
+        pipe.smembers(keys.blocks("domains"))
+        pipe.smembers(keys.blocks("networks"))
+        pipe.pttl(keys.flood("ip", ip_hash))
+        pipe.pttl(keys.flood("email", email_hash))
+        pipe.get(keys.duplicate(article_id, fingerprint))
+        for bucket in range(BUCKETS):
+            pipe.hget(keys.approved_by_email(bucket), email_hash)
+            pipe.zcard(keys.queue(bucket, Status.PENDING))
+        article, email_blocked, domains, networks, ip_wait, email_wait, original, *shares = (
+            pipe.execute()
         )
-        pairs = zip(article[0::2], article[1::2], strict=True)
         return AdmissionFacts(
-            article={_text(name): _text(value) for name, value in pairs},
+            article=_decoded(article),
             email_blocked=bool(email_blocked),
             blocked_domains=frozenset(_text(domain) for domain in domains),
             blocked_networks=frozenset(_text(network) for network in networks),
-            flood_wait_ms=int(wait_ms),
+            flood_wait_ms=max(int(ip_wait), int(email_wait), 0),
             duplicate_of=_text(original) if original else None,
-            approved_by_author=int(approved),
-            pending=int(queued),
+            approved_by_author=sum(int(count or 0) for count in shares[0::2]),
+            pending=sum(int(count) for count in shares[1::2]),
         )
 
-    def flood_marks(self, ip_hash: str, email_hash: str) -> tuple[str, str]:
+    def flood_marks(self, ip_hash: str, email_hash: str, ms: int) -> FloodMarks:
         """Name the flood marks of a client's IP and email."""
-        return self.keys.flood("ip", ip_hash), self.keys.flood("email", email_hash)
+        return FloodMarks(
+            (self.keys.flood("ip", ip_hash), self.keys.flood("email", email_hash)), ms
+        )
 
     @_guarded
     def set_article(self, article_id: str, fields: dict[str, str]) -> dict[str, str]:
@@ -521,26 +646,42 @@ class Store:
     def articles_page(
         self, limit: int, after: tuple[int, str] | None
     ) -> list[tuple[str, int, dict[Status, int], dict[str, str]]]:
-        """List articles by first comment, newest first, with comments per state and settings."""
-        key = self.keys.articles()
+        """List articles by first comment, newest first (ties by id, descending), with comments
+        per state and settings."""
         top = after[0] if after else "+inf"
-        # After a cursor, skip what the previous page showed at the same score.
-        raw: Any = self.client.zrange(
-            key, top, "-inf", byscore=True, desc=True, offset=0, num=limit + 200, withscores=True
-        )
-        ranked = [(_text(member), int(score)) for member, score in raw]
-        if after is not None:
-            names = [name for name, _ in ranked]
-            ranked = ranked[names.index(after[1]) + 1 :] if after[1] in names else ranked
-        ranked = ranked[:limit]
         pipe = self.client.pipeline(transaction=False)
-        for article_id, _ in ranked:
+        for bucket in range(BUCKETS):
+            # After a cursor, what the previous page showed at the same score is skipped below.
+            pipe.zrange(
+                self.keys.articles(bucket),
+                top,
+                "-inf",
+                byscore=True,
+                desc=True,
+                offset=0,
+                num=limit + 200,
+                withscores=True,
+            )
+        ranked = heapq.merge(
+            *(
+                [(int(score), _text(member)) for member, score in answer]
+                for answer in pipe.execute()
+            ),
+            reverse=True,
+        )
+        chosen = [
+            (article_id, first_ms)
+            for first_ms, article_id in ranked
+            if after is None or (first_ms, article_id) < after
+        ][:limit]
+        pipe = self.client.pipeline(transaction=False)
+        for article_id, _ in chosen:
             for status in Status.indexed():
                 pipe.zcard(self.keys.article_status(article_id, status))
             pipe.hgetall(self.keys.article(article_id))
         replies = iter(pipe.execute())
         page = []
-        for article_id, first_ms in ranked:
+        for article_id, first_ms in chosen:
             counts = {status: int(next(replies)) for status in Status.indexed()}
             page.append((article_id, first_ms, counts, _decoded(next(replies))))
         return page
@@ -587,21 +728,30 @@ class Store:
     # --- maintenance ----------------------------------------------------------------------
     @_guarded
     def pending_before(self, cutoff_ms: int, limit: int) -> list[str]:
-        """List up to `limit` pending comment ids that arrived before a moment."""
-        ids = self.client.zrange(
-            self.keys.queue(Status.PENDING),
-            "-",
-            f"({cutoff_ms:012x}",
-            bylex=True,
-            offset=0,
-            num=limit,
-        )
-        return [_text(comment_id) for comment_id in ids]
+        """List up to `limit` pending comment ids that arrived before a moment, oldest first."""
+        pipe = self.client.pipeline(transaction=False)
+        for bucket in range(BUCKETS):
+            pipe.zrange(
+                self.keys.queue(bucket, Status.PENDING),
+                "-",
+                f"({cutoff_ms:012x}",
+                bylex=True,
+                offset=0,
+                num=limit,
+            )
+        merged = heapq.merge(*([_text(item) for item in ids] for ids in pipe.execute()))
+        return [comment_id for comment_id, _ in zip(merged, range(limit), strict=False)]
 
     # --- health -------------------------------------------------------------------------
     @_guarded
     def eviction_policy(self) -> str:
-        """Ask Redis which eviction policy it runs with (this also proves it answers)."""
+        """Ask Redis which eviction policy it runs with (on a cluster, the first primary that
+        evicts, else noeviction); this also proves it answers."""
+        if isinstance(self.client, RedisCluster):
+            answers = self.client.info("memory", target_nodes=RedisCluster.PRIMARIES)
+            policies = {str(info.get("maxmemory_policy", "unknown")) for info in answers.values()}
+            evicting = sorted(policies - {"noeviction"})
+            return evicting[0] if evicting else "noeviction"
         info = self.client.info("memory")
         return str(info.get("maxmemory_policy", "unknown"))
 

@@ -224,7 +224,7 @@ class WebhookWorker:
         """Try an event once on each URL still waiting for it; False if stopped first."""
         if not fields.get("type"):
             return True  # trimmed from the stream meanwhile: nothing left to send
-        stream = self.store.keys.events()
+        stream = self.webhooks.stream(event_id)
         for url in self.settings.webhook_urls:
             if self.stopping:
                 return False

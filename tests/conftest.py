@@ -22,6 +22,14 @@ from pytest_redis.executor import RedisExecutor
 
 from service import EXTENSION, create_app
 from service.cli import GUNICORN_CONFIG, redis_executable
+from service.topology import Timeouts, connect
+
+# Real local clusters and Sentinel set-ups (tests/servers.py).
+pytest_plugins = ["tests.cluster_fixtures"]
+
+# `make test` runs the suite twice: against one server, then against a one-node Redis Cluster
+# (COMMENTS_TEST_TOPOLOGY=cluster), which refuses every cross-slot command as a big one does.
+TOPOLOGY = os.environ.get("COMMENTS_TEST_TOPOLOGY", "single")
 
 MODERATOR_TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789ab"}
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -50,6 +58,8 @@ def redis_url(request: pytest.FixtureRequest) -> str:
     """Give the URL of the Redis the suite runs against."""
     if os.environ.get("REDIS_URL"):
         return os.environ["REDIS_URL"]
+    if TOPOLOGY == "cluster":
+        return str(request.getfixturevalue("one_node_cluster").url)
     server = request.getfixturevalue("redis_proc")
     return f"redis://{server.host}:{server.port}/0"
 
@@ -62,8 +72,9 @@ def key_prefix() -> str:
 
 @pytest.fixture
 def redis_client(redis_url: str, key_prefix: str) -> Iterator[redis.Redis]:
-    """Give a raw client for asserting on stored state; remove the test's keys afterwards."""
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    """Give a raw client for asserting on stored state (a cluster client on a cluster); remove
+    the test's keys afterwards."""
+    client: Any = connect(redis_url, Timeouts(), decode_responses=True)
     yield client
     for key in client.scan_iter(match=f"{key_prefix}:*", count=1000):
         client.delete(key)

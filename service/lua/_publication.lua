@@ -1,13 +1,14 @@
 -- Shared by submit, decide and delete (prepended to each when it is registered).
 -- Every script gets the same first KEYS and ARGV:
 -- KEYS[1] comment hash
--- KEYS[2..5] global state indexes: pending, approved, rejected, spam
+-- KEYS[2..5] the bucket's share of the site-wide state indexes: pending, approved, rejected, spam
 -- KEYS[6..9] article state indexes: pending, approved, rejected, spam
 -- KEYS[10] article roots   KEYS[11] article live counts   KEYS[12] the comment's thread
--- KEYS[13] article list version   KEYS[14] published counts of all articles
--- KEYS[15] approved comments per email hash
+-- KEYS[13] article list version   KEYS[14] published counts of the bucket's articles
+-- KEYS[15] the bucket's approved comments per email hash
 -- ARGV[1] comment id   ARGV[2] root id   ARGV[3] root created (ms)   ARGV[4] created (ms)
--- ARGV[5] a new random list version   ARGV[6] article id   ARGV[7] email hash
+-- ARGV[5] a new random list version   ARGV[6] article id   ARGV[7] email hash ("" for none)
+-- Every key is in the article's bucket: one hash slot (see service/keys.py).
 local SLOT = {pending = 0, approved = 1, rejected = 2, spam = 3}
 local COMMENT_ID, ROOT_ID = ARGV[1], ARGV[2]
 
@@ -35,6 +36,9 @@ local function list_changed()
 end
 
 local function count_author(delta)
+  if ARGV[7] == '' then
+    return
+  end
   if redis.call('HINCRBY', KEYS[15], ARGV[7], delta) <= 0 then
     redis.call('HDEL', KEYS[15], ARGV[7])
   end

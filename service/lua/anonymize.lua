@@ -1,13 +1,15 @@
 -- Take a reader's personal data off one comment in one step: the private data, the lookups by
 -- email hash, and (when asked) the name, website, avatar and text of the public record.
 -- Registered on its own (no _publication.lua): the comment keeps its state and indexes.
--- KEYS[1] comment hash   KEYS[2] private data   KEYS[3] comment locator   KEYS[4] email index
--- KEYS[5] approved comments per email hash   KEYS[6] duplicate fingerprint
--- KEYS[7] flood mark of the email   KEYS[8] article list version
--- KEYS[9] the comment's revisions (go with the text, when the text is replaced)
+-- Every key is in the comment's bucket (one hash slot); the email's flood mark, a per-client
+-- key elsewhere, is removed by the caller.
+-- KEYS[1] comment hash   KEYS[2] private data   KEYS[3] the bucket's comment locator
+-- KEYS[4] the bucket's email index   KEYS[5] the bucket's approved comments per email hash
+-- KEYS[6] duplicate fingerprint   KEYS[7] article list version
+-- KEYS[8] the comment's revisions (go with the text, when the text is replaced)
 -- ARGV[1] comment id   ARGV[2] its locator record without email hash or fingerprint
 -- ARGV[3] a new random list version
--- ARGV[4] the email hash whose approved count and flood mark go, or "" to keep them
+-- ARGV[4] the email hash whose approved count in the bucket goes, or "" to keep it
 -- ARGV[5] a new name for the public record (its website and avatar go), or "" to keep it
 -- ARGV[6] "1" to replace the text with ARGV[7] (body) and ARGV[8] (body_html)
 -- ARGV[9] the state the comment must still be in, or "" for any
@@ -35,7 +37,6 @@ if redis.call('GET', KEYS[6]) == COMMENT_ID then
 end
 if ARGV[4] ~= '' then
   redis.call('HDEL', KEYS[5], ARGV[4])
-  redis.call('DEL', KEYS[7])
 end
 
 if state ~= 'deleted' and (ARGV[5] ~= '' or ARGV[6] == '1') then
@@ -45,11 +46,11 @@ if state ~= 'deleted' and (ARGV[5] ~= '' or ARGV[6] == '1') then
   end
   if ARGV[6] == '1' then
     redis.call('HSET', KEYS[1], 'body', ARGV[7], 'body_html', ARGV[8])
-    redis.call('DEL', KEYS[9])
+    redis.call('DEL', KEYS[8])
   end
   if state == 'approved' then
     -- The public list changed: a new version, so no cached page shows the old record.
-    redis.call('SET', KEYS[8], ARGV[3])
+    redis.call('SET', KEYS[7], ARGV[3])
   end
 end
 return {state, had_private, was_indexed}

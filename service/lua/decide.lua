@@ -1,6 +1,6 @@
 -- Move a comment to a decided state, with its indexes, in one step.
--- KEYS[1..15], ARGV[1..7]: see _publication.lua.   KEYS[16] audit stream
--- KEYS[17] events stream (for webhooks: comment.approved, or comment.rejected for reject and spam)
+-- KEYS[1..15], ARGV[1..7]: see _publication.lua.   KEYS[16] the bucket's audit stream
+-- KEYS[17] the bucket's events stream (for webhooks: comment.approved, or comment.rejected for reject and spam)
 -- ARGV[8] new state   ARGV[9] moderator   ARGV[10] decided at (RFC 3339)   ARGV[11] reason or ""
 -- ARGV[12] reason code or ""   ARGV[13] the audit stream's approximate length cap
 -- ARGV[14] events kept (about; 0: no webhooks, no events)

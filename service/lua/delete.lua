@@ -1,11 +1,12 @@
 -- Delete a comment and all its private data in one step. A comment that has replies stays as a
 -- placeholder (state "deleted", no name, text, avatar or private data) so its thread holds.
 -- KEYS[1..15], ARGV[1..7]: see _publication.lua.
--- KEYS[16] private data   KEYS[17] comment locator   KEYS[18] email index
+-- KEYS[16] private data   KEYS[17] the bucket's comment locator
+-- KEYS[18] the bucket's email index of the author
 -- KEYS[19] parent comment hash (the comment's own key when none)   KEYS[20] duplicate fingerprint
 -- ARGV[8] "1" when the comment replies to another
 -- ARGV[9] a state the comment must be in to be deleted, or "" for any
--- KEYS[21] audit stream   ARGV[10] who deletes   ARGV[11] when (RFC 3339)   ARGV[12] length cap
+-- KEYS[21] the bucket's audit stream   ARGV[10] who deletes   ARGV[11] when (RFC 3339)   ARGV[12] length cap
 -- KEYS[22] the comment's revisions (texts a moderator edited)
 -- Returns "missing", "kept" (in another state than ARGV[9]), "deleted" or "placeholder".
 local state = redis.call('HGET', KEYS[1], 'status')

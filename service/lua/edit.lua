@@ -1,6 +1,6 @@
 -- A moderator edits a comment's text; the original and every edit stay, for moderators.
 -- KEYS[1] comment hash   KEYS[2] its revisions (list of JSON)   KEYS[3] article list version
--- KEYS[4] audit stream
+-- KEYS[4] the bucket's audit stream
 -- ARGV[1] new text   ARGV[2] its HTML   ARGV[3] moderator   ARGV[4] when (RFC 3339)
 -- ARGV[5] comment id   ARGV[6] article id   ARGV[7] a new list version   ARGV[8] audit length cap
 -- Returns "missing", "unchanged" or "edited".

@@ -1,29 +1,21 @@
 -- Store a new comment once, in the state the rules gave it: a repeated call with the same
--- comment id changes nothing. Flood and duplicate rules are checked again here, atomically.
+-- comment id changes nothing. The duplicate rule is checked again here, atomically (flood marks
+-- are per client, in other slots: claimed before this step; the queue cap is site-wide, read
+-- just before it).
 -- KEYS[1..15], ARGV[1..7]: see _publication.lua.
--- KEYS[16] private data   KEYS[17] comment locator   KEYS[18] email index
+-- KEYS[16] private data   KEYS[17] the bucket's comment locator
+-- KEYS[18] the bucket's email index of the author (unused when ARGV[7] is "")
 -- KEYS[19] parent comment hash (the comment's own key when it replies to nothing)
--- KEYS[20] duplicate fingerprint   KEYS[21] flood mark of the IP   KEYS[22] flood mark of the email
--- KEYS[23] article settings (its first comment's time starts the auto-closing clock)
--- KEYS[24] events stream (for webhooks)   KEYS[25] every article with comments
+-- KEYS[20] duplicate fingerprint
+-- KEYS[21] article settings (its first comment's time starts the auto-closing clock)
+-- KEYS[22] the bucket's events stream (for webhooks)   KEYS[23] the bucket's articles
 -- ARGV[8] sealed private data   ARGV[9] locator record   ARGV[10] parent id or ""
--- ARGV[11] state: pending, approved or spam   ARGV[12] flood interval (ms, 0 = off)
--- ARGV[13] most comments that may wait   ARGV[14] events kept (about; 0: no webhooks, no events)
--- ARGV[15..] comment hash field, value pairs
--- Returns {"created"}, {"exists"}, {"no_parent"}, {"flood", ms to wait},
--- {"duplicate", comment id} or {"queue_full"}.
+-- ARGV[11] state: pending, approved or spam
+-- ARGV[12] events kept (about; 0: no webhooks, no events)
+-- ARGV[13..] comment hash field, value pairs
+-- Returns {"created"}, {"exists"}, {"no_parent"} or {"duplicate", comment id}.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
-end
-local flood_ms = tonumber(ARGV[12])
-if flood_ms > 0 then
-  local wait = math.max(redis.call('PTTL', KEYS[21]), redis.call('PTTL', KEYS[22]))
-  if wait > 0 then
-    return {'flood', wait}
-  end
-end
-if ARGV[11] == 'pending' and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[13]) then
-  return {'queue_full'}
 end
 local original = redis.call('GET', KEYS[20])
 if original then
@@ -36,23 +28,21 @@ if ARGV[10] ~= '' then
   redis.call('HINCRBY', KEYS[19], 'replies', 1)
 end
 
-redis.call('HSET', KEYS[1], unpack(ARGV, 15))
+redis.call('HSET', KEYS[1], unpack(ARGV, 13))
 redis.call('SET', KEYS[16], ARGV[8])
 redis.call('HSET', KEYS[17], COMMENT_ID, ARGV[9])
-redis.call('ZADD', KEYS[18], 0, COMMENT_ID)
-redis.call('SET', KEYS[20], COMMENT_ID)
-if flood_ms > 0 then
-  redis.call('SET', KEYS[21], COMMENT_ID, 'PX', flood_ms)
-  redis.call('SET', KEYS[22], COMMENT_ID, 'PX', flood_ms)
+if ARGV[7] ~= '' then
+  redis.call('ZADD', KEYS[18], 0, COMMENT_ID)
 end
-redis.call('HSETNX', KEYS[23], 'first_comment_ms', ARGV[4])
-redis.call('ZADD', KEYS[25], 'NX', ARGV[4], ARGV[6])
+redis.call('SET', KEYS[20], COMMENT_ID)
+redis.call('HSETNX', KEYS[21], 'first_comment_ms', ARGV[4])
+redis.call('ZADD', KEYS[23], 'NX', ARGV[4], ARGV[6])
 reindex(nil, ARGV[11])
 if ARGV[11] == 'approved' then
   publish()
 end
-if ARGV[11] ~= 'spam' and ARGV[14] ~= '0' then
-  redis.call('XADD', KEYS[24], 'MAXLEN', '~', ARGV[14], '*', 'type', 'comment.' .. ARGV[11], 'comment_id', COMMENT_ID,
-    'article_id', ARGV[6], 'status', ARGV[11], 'moderator', '')
+if ARGV[11] ~= 'spam' and ARGV[12] ~= '0' then
+  redis.call('XADD', KEYS[22], 'MAXLEN', '~', ARGV[12], '*', 'type', 'comment.' .. ARGV[11],
+    'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'status', ARGV[11], 'moderator', '')
 end
 return {'created'}

@@ -26,8 +26,6 @@ from service.schemas import ARTICLE_ID_PATTERN, MAX_EMAIL_LENGTH, MAX_WEBSITE_LE
 from service.store import Locator, Store
 from service.text import render_body
 
-# Imports never hit the pending queue's limit.
-NO_QUEUE_LIMIT = 10**12
 MAX_NAME_LENGTH = 100
 MAX_BODY_LENGTH = 5000
 _ARTICLE_ID = re.compile(ARTICLE_ID_PATTERN)
@@ -72,7 +70,7 @@ class SourceComment:
 
 def import_store(store: Store) -> Store:
     """Give a store on the same Redis and keys that writes no webhook events."""
-    return Store(store.client, store.keys, events=False)
+    return Store(store.client, store.keys, events=False, durability=store.durability)
 
 
 def article_id_from(text: str) -> str | None:
@@ -177,7 +175,7 @@ def import_comments(
                 report.skipped.append(f"{label}: its parent was not imported")
                 continue
         created_ms = _ms(item.created)
-        comment_id = new_comment_id(created_ms)
+        comment_id = new_comment_id(created_ms, item.article_id)
         if parent is None:
             root_id, root_ms, anchor_id, depth = comment_id, created_ms, None, 1
         else:
@@ -212,12 +210,7 @@ def import_comments(
             item.article_id, root_id, root_ms, parent_id, created_ms, email_hash, fingerprint
         )
         outcome = store.add(
-            comment,
-            privacy.encrypt(PrivateData(email, item.ip, "")),
-            locator,
-            store.flood_marks(f"import-{source}", email_hash),
-            0,
-            NO_QUEUE_LIMIT,
+            comment, privacy.encrypt(PrivateData(email, item.ip, "")), locator, flood=None
         )
         if outcome.verdict == "duplicate" and outcome.detail:
             # Imported before (or a repeat in the source): replies go under the first one.

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from service.comments import rfc3339
-from service.migration import NO_QUEUE_LIMIT, Report, import_store, parents_first
+from service.migration import Report, import_store, parents_first
 from service.models import Act, Comment, Status
 from service.store import Locator, Store
 
@@ -26,11 +26,7 @@ def export_records(store: Store, batch: int = BATCH) -> Iterator[dict[str, Any]]
     for status in Status.indexed():
         after: str | None = None
         while True:
-            start = f"({after}" if after else "-"
-            raw = store.client.zrange(
-                store.keys.queue(status), start, "+", bylex=True, offset=0, num=batch
-            )
-            ids = [item.decode() if isinstance(item, bytes) else str(item) for item in raw]
+            ids = store.ids_in_state(status, batch, after)
             if not ids:
                 break
             after = ids[-1]
@@ -102,14 +98,7 @@ def import_jsonl(store: Store, objects: Iterable[dict[str, Any]]) -> Report:
         written_status = Status.APPROVED if comment_id in with_replies else status
         comment = Comment.from_fields({**record, "status": str(written_status)})
         private = item.get("private")
-        outcome = store.add(
-            comment,
-            private.encode() if private else b"",
-            locator,
-            store.flood_marks("import", locator.email_hash),
-            0,
-            NO_QUEUE_LIMIT,
-        )
+        outcome = store.add(comment, private.encode() if private else b"", locator, flood=None)
         if outcome.verdict == "exists":
             report.present += 1
             continue

@@ -1,0 +1,309 @@
+"""Move a deployment's data from the layout before buckets to today's (`news-comments
+migrate-keys`), in place on the one server it ran on.
+
+Safe to interrupt and to run again: each article key moves with one RENAME (a key already moved
+is skipped); each site-wide index is copied into its buckets' shares with writes that give the
+same result when repeated (stream entries keep their ids, so a copied one is not copied twice);
+the old site-wide keys are deleted only once everything is copied, the comment locator last,
+since every step routes comments through it. Run it with the service stopped: the service
+refuses to start while keys of the old layout remain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from service.keys import BUCKETS, Keys, LegacyKeys, article_bucket
+from service.models import Status
+from service.topology import RedisClient
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+# Old site-wide keys whose name is kept, under the tag that groups them now.
+_RENAMED: dict[str, Callable[[Keys, str], str]] = {
+    "moderators": lambda keys, rest: keys.moderators(),
+    "blocks:": lambda keys, rest: keys.blocks(rest.removeprefix("blocks:")),
+    "flood:": lambda keys, rest: keys.flood(*rest.removeprefix("flood:").split(":", 1)),
+    "idempotency:": lambda keys, rest: keys.idempotency(rest.removeprefix("idempotency:")),
+    "webhooks:log": lambda keys, rest: keys.webhook_log(),
+    "webhooks:retries": lambda keys, rest: keys.webhook_retries(),
+    "webhooks:retry-records": lambda keys, rest: keys.webhook_retry_records(),
+    "webhooks:dead-letters": lambda keys, rest: keys.webhook_dead_letters(),
+    "webhooks:finished:": lambda keys, rest: keys.webhook_finished(
+        rest.removeprefix("webhooks:finished:")
+    ),
+}
+_MAX_SEQUENCE = 2**64 - 1
+
+
+class MigrationError(RuntimeError):
+    """The data cannot be moved here (the reason is one line)."""
+
+
+@dataclass
+class MigrationReport:
+    """What one run moved."""
+
+    article_keys: int = 0
+    site_keys: int = 0
+    comments: int = 0
+    stream_entries: int = 0
+    unroutable: int = 0
+    removed: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Describe the run in a few lines for the command line."""
+        lines = [
+            f"Moved {self.article_keys} article key(s) and {self.site_keys} site key(s); "
+            f"routed {self.comments} comment(s) and {self.stream_entries} stream entries "
+            "into their buckets."
+        ]
+        if self.unroutable:
+            lines.append(f"  {self.unroutable} index entries named no comment and were dropped.")
+        if not any((self.article_keys, self.site_keys, self.comments, self.removed)):
+            lines = ["Nothing to move: the data is in today's layout."]
+        return lines
+
+
+def legacy_layout_present(client: RedisClient, prefix: str) -> bool:
+    """Tell whether keys of the layout before buckets remain (the service will not run on them)."""
+    legacy = LegacyKeys(prefix)
+    names = ["locator", "moderators", "audit", *(f"status:{status}" for status in Status.indexed())]
+    return any(client.exists(legacy.site_wide(name)) for name in names)
+
+
+class KeyMigration:
+    """Move one prefix's keys from the old layout to today's, on one server."""
+
+    def __init__(self, client: RedisClient, prefix: str) -> None:
+        if not isinstance(client, redis.Redis):
+            raise MigrationError(
+                "migrate-keys runs on the one server the old layout lived on; move the data to "
+                "a cluster afterwards (README, 'Scaling out')"
+            )
+        self.client: redis.Redis = client
+        self.keys = Keys(prefix)
+        self.legacy = LegacyKeys(prefix)
+        self.report = MigrationReport()
+        self._articles: dict[str, str] = {}
+
+    def run(self) -> MigrationReport:
+        """Move everything; answer what moved."""
+        self._load_locator()
+        self._move_named_keys()
+        self._copy_locator()
+        self._split_state_indexes()
+        self._split_published_counts()
+        self._recount_approved_by_email()
+        self._split_email_indexes()
+        self._split_articles()
+        for name in ("events", "audit"):
+            self._split_stream(name)
+        self._remove_old_site_indexes()
+        return self.report
+
+    # --- routing --------------------------------------------------------------------------
+    def _load_locator(self) -> None:
+        """Read which article each comment belongs to, from the old comment locator."""
+        for comment_id, record in self._hscan(self.legacy.site_wide("locator")):
+            self._articles[comment_id] = json.loads(record)[0]
+
+    def _bucket_of(self, comment_id: str) -> int | None:
+        article_id = self._articles.get(comment_id)
+        if article_id is None:
+            self.report.unroutable += 1
+            return None
+        return article_bucket(article_id)
+
+    # --- keys that move whole -------------------------------------------------------------
+    def _move_named_keys(self) -> None:
+        """RENAME each article key, and each site key kept whole, to its new name."""
+        for key in self.client.scan_iter(match=self.legacy.pattern(), count=BATCH):
+            name = key.decode()
+            parts = self.legacy.split(name)
+            if parts is None:
+                continue
+            article_id, rest = parts
+            if article_id:
+                target = f"{self.keys.article_scope(article_id)}:{rest}"
+                self.report.article_keys += self._rename(name, target)
+                continue
+            for start, target_of in _RENAMED.items():
+                if rest.startswith(start):
+                    self.report.site_keys += self._rename(name, target_of(self.keys, rest))
+                    break
+            else:
+                if rest.startswith("limits"):
+                    # Rate-limit windows of a few minutes at most: they start afresh.
+                    self.client.delete(name)
+                    self.report.removed.append(rest)
+
+    def _rename(self, source: str, target: str) -> int:
+        try:
+            self.client.rename(source, target)
+        except redis.ResponseError as error:
+            if "no such key" in str(error).lower():
+                return 0  # moved meanwhile, by an earlier run
+            raise
+        return 1
+
+    # --- site-wide indexes split by bucket ------------------------------------------------
+    def _copy_locator(self) -> None:
+        for batch in _batches(self._hscan(self.legacy.site_wide("locator"))):
+            pipe = self.client.pipeline(transaction=False)
+            for comment_id, record in batch:
+                bucket = article_bucket(self._articles[comment_id])
+                pipe.hset(self.keys.locator(bucket), comment_id, record)
+            pipe.execute()
+            self.report.comments += len(batch)
+
+    def _split_state_indexes(self) -> None:
+        for status in Status.indexed():
+            source = self.legacy.site_wide(f"status:{status}")
+            for batch in _batches(self._zscan(source)):
+                pipe = self.client.pipeline(transaction=False)
+                for comment_id, _ in batch:
+                    bucket = self._bucket_of(comment_id)
+                    if bucket is None:
+                        continue
+                    pipe.zadd(self.keys.queue(bucket, status), {comment_id: 0})
+                    if self._articles[comment_id] == "global":
+                        # The article "global" shared this key with the site-wide index.
+                        pipe.zadd(self.keys.article_status("global", status), {comment_id: 0})
+                pipe.execute()
+
+    def _split_published_counts(self) -> None:
+        for batch in _batches(self._hscan(self.legacy.site_wide("published-counts"))):
+            pipe = self.client.pipeline(transaction=False)
+            for article_id, count in batch:
+                pipe.hset(self.keys.published_counts(article_bucket(article_id)), article_id, count)
+            pipe.execute()
+
+    def _recount_approved_by_email(self) -> None:
+        """Count each email's approved comments per bucket from the comments themselves."""
+        counts: dict[tuple[int, str], int] = defaultdict(int)
+        locator = self.legacy.site_wide("locator")
+        approved = self.legacy.site_wide(f"status:{Status.APPROVED}")
+        for batch in _batches(self._zscan(approved)):
+            records = self.client.hmget(locator, [comment_id for comment_id, _ in batch])
+            for record in records:
+                if record is not None:
+                    article_id, *_, email_hash, _ = json.loads(record)
+                    if email_hash:
+                        counts[(article_bucket(article_id), email_hash)] += 1
+        pipe = self.client.pipeline(transaction=False)
+        for (bucket, email_hash), count in counts.items():
+            pipe.hset(self.keys.approved_by_email(bucket), email_hash, count)
+        pipe.execute()
+
+    def _split_email_indexes(self) -> None:
+        for key in self.client.scan_iter(match=self.legacy.site_wide("email:*"), count=BATCH):
+            name = key.decode()
+            email_hash = name.rpartition(":")[2]
+            for batch in _batches(self._zscan(name)):
+                pipe = self.client.pipeline(transaction=False)
+                for comment_id, _ in batch:
+                    bucket = self._bucket_of(comment_id)
+                    if bucket is not None:
+                        pipe.zadd(self.keys.email_index(bucket, email_hash), {comment_id: 0})
+                pipe.execute()
+            self.client.delete(name)
+
+    def _split_articles(self) -> None:
+        source = self.legacy.site_wide("articles")
+        for batch in _batches(self._zscan(source)):
+            pipe = self.client.pipeline(transaction=False)
+            for article_id, score in batch:
+                pipe.zadd(self.keys.articles(article_bucket(article_id)), {article_id: score})
+            pipe.execute()
+
+    def _split_stream(self, name: str) -> None:
+        """Copy a stream's entries into their buckets' streams, ids kept; consumer groups start
+        where the old one stood (entries delivered but not acknowledged are delivered again)."""
+        source = self.legacy.site_wide(name)
+        if not self.client.exists(source):
+            return
+        target_of = self.keys.events if name == "events" else self.keys.audit
+        last = "-"
+        while entries := self.client.xrange(source, last, "+", count=BATCH):
+            entry: Any
+            for entry in entries:
+                entry_id, fields = entry
+                article_id = fields.get(b"article_id", b"").decode()
+                bucket = article_bucket(article_id) if article_id else 0
+                try:
+                    self.client.xadd(target_of(bucket), fields, id=entry_id)
+                    self.report.stream_entries += 1
+                except redis.ResponseError:
+                    pass  # copied by an earlier run
+            last = f"({_text(entries[-1][0])}"
+        for group in self.client.xinfo_groups(source):
+            start = _restart_position(self.client, source, group)
+            for bucket in range(BUCKETS):
+                try:
+                    self.client.xgroup_create(
+                        target_of(bucket), group["name"], start, mkstream=True
+                    )
+                except redis.ResponseError as error:
+                    if "BUSYGROUP" not in str(error):
+                        raise
+
+    def _remove_old_site_indexes(self) -> None:
+        names = [
+            *(f"status:{status}" for status in Status.indexed()),
+            "published-counts",
+            "approved-by-email",
+            "articles",
+            "events",
+            "audit",
+            "locator",  # last: a re-run routes comments through it
+        ]
+        for name in names:
+            if self.client.delete(self.legacy.site_wide(name)):
+                self.report.removed.append(name)
+
+    # --- reading --------------------------------------------------------------------------
+    def _hscan(self, key: str) -> Iterator[tuple[str, str]]:
+        for item, value in self.client.hscan_iter(key, count=BATCH):
+            yield item.decode(), value.decode()
+
+    def _zscan(self, key: str) -> Iterator[tuple[str, float]]:
+        for member, score in self.client.zscan_iter(key, count=BATCH):
+            yield member.decode(), score
+
+
+def _restart_position(client: redis.Redis, stream: str, group: dict[str, Any]) -> str:
+    """Give the id after which a copy of `group` must deliver: just before its oldest entry
+    delivered but not acknowledged, else where it stood."""
+    summary: Any = client.xpending(stream, group["name"])
+    oldest = summary.get("min") if summary and summary.get("pending") else None
+    if not oldest:
+        last = group["last-delivered-id"]
+        return last.decode() if isinstance(last, bytes) else str(last)
+    ms, seq = (
+        int(part) for part in (oldest.decode() if isinstance(oldest, bytes) else oldest).split("-")
+    )
+    return f"{ms}-{seq - 1}" if seq else f"{ms - 1}-{_MAX_SEQUENCE}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _batches(items: Iterator[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,260 @@
+"""The service on real local clusters: three masters with a replica each, and Sentinel.
+
+Under a steady load of submissions and decisions, a master killed with SIGKILL, a slot moved
+between masters, and a Sentinel-managed primary killed: the service follows by itself (503 with
+Retry-After while there is no primary, normal answers within 10 s of the promotion), and with
+`durability = "replica"` no acknowledged comment or decision is lost, nothing is half written.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from redis.crc import key_slot
+
+from service import create_app
+from service.keys import BUCKETS, Keys, article_bucket, bucket_tags
+from service.models import Status
+from tests.conftest import MODERATOR_TOKENS, TOPOLOGY, app_config, close_app
+from tests.helpers import reply
+from tests.servers import Cluster, SentinelSetup
+
+pytestmark = pytest.mark.skipif(
+    TOPOLOGY == "cluster", reason="starts clusters of its own; runs once, with the first suite"
+)
+
+MODERATOR = {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}
+# One article per bucket, so the load reaches every master.
+ARTICLES = [
+    next(
+        f"story-{bucket}-{n}"
+        for n in itertools.count()
+        if article_bucket(f"story-{bucket}-{n}") == bucket
+    )
+    for bucket in range(BUCKETS)
+]
+RECOVERY_SECONDS = 10.0
+
+
+@dataclass
+class Load:
+    """Submit comments round the articles from a thread, approving each acknowledged one, and
+    record what was acknowledged and when the service answered normally."""
+
+    app: Flask
+    articles: list[str]
+    acknowledged: list[str] = field(default_factory=list)
+    approved: list[str] = field(default_factory=list)
+    successes: list[float] = field(default_factory=list)
+    writes: list[float] = field(default_factory=list)
+    unavailable: int = 0
+    unexpected: list[tuple[int, Any]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        client = self.app.test_client()
+        for number in itertools.count():
+            if self.stop.is_set():
+                return
+            article_id = self.articles[number % len(self.articles)]
+            page = client.get(f"/api/v1/articles/{article_id}/comments")
+            self._record(page.status_code, page.get_json(), page.headers)
+            answer = client.post(f"/api/v1/articles/{article_id}/comments", json=reply())
+            if not self._record(answer.status_code, answer.get_json(), answer.headers):
+                continue
+            comment_id = answer.get_json()["comment"]["id"]
+            self.acknowledged.append(comment_id)
+            self.writes.append(time.monotonic())
+            decided = client.post(
+                f"/api/v1/moderation/comments/{comment_id}/approve", headers=MODERATOR
+            )
+            if self._record(decided.status_code, decided.get_json(), decided.headers):
+                self.approved.append(comment_id)
+
+    def _record(self, status: int, body: Any, headers: Any) -> bool:
+        if status in (200, 201, 202):
+            self.successes.append(time.monotonic())
+            return True
+        if status == 503 and headers.get("Retry-After"):
+            self.unavailable += 1
+            time.sleep(0.05)
+        else:
+            self.unexpected.append((status, body))
+        return False
+
+    def recovered_within(self, since: float, moments: list[float] | None = None) -> float:
+        """Seconds from `since` to the first normal answer (or acknowledged write) after it."""
+        later = [
+            moment for moment in (self.successes if moments is None else moments) if moment >= since
+        ]
+        assert later, "the service never answered normally again"
+        return later[0] - since
+
+
+@pytest.fixture
+def load_on() -> Iterator[Any]:
+    """Start a load on an app; stop it (and close the app) after the test."""
+    running: list[tuple[Load, threading.Thread]] = []
+
+    def start(app: Flask, articles: list[str] = ARTICLES) -> Load:
+        load = Load(app, articles)
+        load.thread = threading.Thread(target=load.run, daemon=True)
+        load.thread.start()
+        running.append((load, load.thread))
+        return load
+
+    yield start
+    for load, thread in running:
+        load.stop.set()
+        thread.join(timeout=30)
+        close_app(load.app)
+
+
+def stop(load: Load) -> None:
+    """Stop the load once its request in flight is answered."""
+    load.stop.set()
+    assert load.thread is not None
+    load.thread.join(timeout=30)
+
+
+def wait_for(load: Load, acknowledged: int, timeout: float = 60) -> None:
+    """Wait until the load has had `acknowledged` more comments acknowledged."""
+    target = len(load.acknowledged) + acknowledged
+    deadline = time.monotonic() + timeout
+    while len(load.acknowledged) < target:
+        assert time.monotonic() < deadline, f"load stalled: {load.unexpected[-3:]}"
+        time.sleep(0.05)
+
+
+def assert_nothing_lost(app: Flask, load: Load) -> None:
+    """Every acknowledged comment is stored, every acknowledged approval holds."""
+    assert load.unexpected == []
+    client = app.test_client()
+    approved = set(load.approved)
+    for comment_id in load.acknowledged:
+        answer = client.get(f"/api/v1/moderation/comments/{comment_id}", headers=MODERATOR)
+        assert answer.status_code == 200, (comment_id, answer.get_json())
+        if comment_id in approved:
+            assert answer.get_json()["status"] == Status.APPROVED, comment_id
+    counts = client.get("/api/v1/counts", query_string={"article_id": load.articles}).get_json()
+    assert sum(counts["counts"].values()) >= len(approved)
+
+
+def cluster_app(cluster: Cluster, key_prefix: str) -> Flask:
+    return create_app(
+        app_config(cluster.url, key_prefix, durability="replica", redis_socket_timeout=1.0)
+    )
+
+
+def test_views_merge_every_master(three_master_cluster: Cluster, key_prefix: str) -> None:
+    app = cluster_app(three_master_cluster, key_prefix)
+    client = app.test_client()
+    try:
+        ids = []
+        for article_id in ARTICLES:
+            answer = client.post(f"/api/v1/articles/{article_id}/comments", json=reply())
+            assert answer.status_code == 202
+            ids.append(answer.get_json()["comment"]["id"])
+        # The buckets, and so the comments, sit on every master.
+        raw = three_master_cluster.client(decode_responses=True)
+        owners = {
+            three_master_cluster.master_for_slot(
+                key_slot(Keys(key_prefix).queue(b, Status.PENDING).encode())
+            ).port
+            for b in range(BUCKETS)
+        }
+        assert len(owners) == 3
+        queue = client.get("/api/v1/moderation/comments?limit=100", headers=MODERATOR).get_json()
+        assert [item["id"] for item in queue["comments"]] == ids  # oldest first, site-wide
+        decided = client.post(
+            "/api/v1/moderation/decisions",
+            headers=MODERATOR,
+            json={"ids": ids, "action": "approve"},
+        )
+        assert decided.status_code == 200
+        counts = client.get("/api/v1/counts", query_string={"article_id": ARTICLES}).get_json()
+        assert counts["counts"] == dict.fromkeys(ARTICLES, 1)
+        stats = client.get("/api/v1/moderation/stats", headers=MODERATOR).get_json()
+        assert stats["counts"]["approved"] == BUCKETS and stats["counts"]["pending"] == 0
+        assert raw.ping()
+    finally:
+        close_app(app)
+
+
+def test_a_killed_master_loses_no_acknowledged_write(
+    three_master_cluster: Cluster, key_prefix: str, load_on: Any
+) -> None:
+    cluster = three_master_cluster
+    app = cluster_app(cluster, key_prefix)
+    load = load_on(app)
+    wait_for(load, 20)
+    victim = cluster.master_for_slot(key_slot(bucket_tags()[article_bucket(ARTICLES[0])].encode()))
+    acknowledged_before = len(load.acknowledged)
+    cluster.kill(victim)
+    cluster.wait_for_promotion(victim)
+    promoted_at = time.monotonic()
+    # An orchestrator brings the crashed node back; it rejoins as a replica, so writes can be
+    # confirmed on a replica again.
+    cluster.restart(victim)
+    wait_for(load, 20)
+    assert load.recovered_within(promoted_at) <= RECOVERY_SECONDS
+    stop(load)
+    assert len(load.acknowledged) > acknowledged_before
+    assert_nothing_lost(app, load)
+
+
+def test_a_slot_moved_under_load_keeps_every_comment_whole(
+    three_master_cluster: Cluster, key_prefix: str, load_on: Any
+) -> None:
+    cluster = three_master_cluster
+    bucket = article_bucket(ARTICLES[3])
+    slot = key_slot(bucket_tags()[bucket].encode())
+    app = cluster_app(cluster, key_prefix)
+    load = load_on(app, [ARTICLES[3]])
+    wait_for(load, 10)
+    source = cluster.master_for_slot(slot)
+    target = next(node for node in cluster.masters() if node.port != source.port)
+    moved = cluster.move_slot(slot, target)
+    assert moved > 0
+    wait_for(load, 10)
+    stop(load)
+    assert cluster.master_for_slot(slot).port == target.port
+    assert_nothing_lost(app, load)
+    # Nothing half written: each comment's record, locator entry and state indexes agree.
+    raw = cluster.client(decode_responses=True)
+    keys = Keys(key_prefix)
+    located = raw.hgetall(keys.locator(bucket))
+    for comment_id in load.acknowledged:
+        record = raw.hgetall(keys.comment(ARTICLES[3], comment_id))
+        assert comment_id in located
+        state = record["status"]
+        assert raw.zscore(keys.queue(bucket, Status(state)), comment_id) is not None
+        assert raw.zscore(keys.article_status(ARTICLES[3], Status(state)), comment_id) is not None
+
+
+def test_sentinel_failover_is_followed_and_loses_nothing(
+    sentinel_setup: SentinelSetup, key_prefix: str, load_on: Any
+) -> None:
+    app = create_app(app_config(sentinel_setup.url, key_prefix, durability="replica"))
+    load = load_on(app)
+    wait_for(load, 20)
+    victim = sentinel_setup.kill_primary()
+    sentinel_setup.wait_for_failover()
+    promoted_at = time.monotonic()
+    victim.launch()  # comes back, and the sentinels make it a replica of the new primary
+    victim.wait_ready()
+    replica_back_at = time.monotonic()
+    wait_for(load, 20)
+    assert load.recovered_within(promoted_at) <= RECOVERY_SECONDS
+    # Writes wait for a replica's confirmation ("replica"): they go on once one is back.
+    assert load.recovered_within(replica_back_at, load.writes) <= RECOVERY_SECONDS
+    stop(load)
+    assert_nothing_lost(app, load)
