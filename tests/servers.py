@@ -33,7 +33,9 @@ from urllib.parse import quote
 
 import redis
 from port_for import get_port
+from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from service.cli import redis_executable
@@ -175,9 +177,12 @@ class Server:
         raise ServerError(f"{self.name} on port {self.port} did not come up:\n{self.log_tail()}")
 
     def client(self, **options: Any) -> redis.Redis:
-        """A plain client of this one server (decoded answers), authenticated if need be."""
+        """A plain client of this one server (decoded answers), authenticated if need be.
+
+        It does not retry: callers poll, and a refused password is not worth three attempts."""
         settings: dict[str, Any] = {
             "password": self.password,
+            "retry": Retry(NoBackoff(), 0),
             "decode_responses": True,
             "socket_connect_timeout": 1,
             "socket_timeout": 5,
