@@ -232,6 +232,15 @@ class Server:
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
 
 
+def cli_executable() -> Path:
+    """The command-line client beside the server binary (valkey-cli, else redis-cli)."""
+    server = Path(redis_executable())
+    for name in ("valkey-cli", "redis-cli"):
+        if (server.parent / name).exists():
+            return server.parent / name
+    raise ServerError(f"no valkey-cli or redis-cli beside {server}")
+
+
 def data_node_arguments(
     port: int, password: str | None, *, appendfsync: str = "everysec"
 ) -> list[str]:
@@ -373,6 +382,9 @@ def parse_cluster_nodes(text: str, ignore: set[str]) -> ClusterView:
 class Cluster(_Topology):
     """A Valkey cluster of `masters` masters with `replicas` replicas each, on 127.0.0.1.
 
+    With `join=False` the nodes start empty and unjoined, for a tool that builds the cluster
+    itself (`valkey-cli --cluster create`); `wait_until_settled()` then waits for its work.
+
     A one-node cluster (`masters=1`, all 16384 slots on one server) starts in about 2 s and
     refuses cross-slot commands exactly as a big one does.
     """
@@ -385,12 +397,14 @@ class Cluster(_Topology):
         replicas: int = 0,
         password: str | None = None,
         node_timeout_ms: int = 1000,
+        join: bool = True,
     ) -> None:
         if masters < 1 or replicas < 0:
             raise ValueError("a cluster needs at least one master and no negative replica count")
         self.directory = directory
         self.password = password
         self.node_timeout_ms = node_timeout_ms
+        self.join = join
         self.nodes: list[Server] = []
         self.bus_ports: dict[int, int] = {}  # client port -> cluster bus port
         self.dead: set[str] = set()  # ids of the nodes killed and not restarted
@@ -488,20 +502,25 @@ class Cluster(_Topology):
 
     def start(self) -> Self:
         try:
-            self._build()
+            self._launch()
+            if self.join:
+                self._build()
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _build(self) -> None:
+    def _launch(self) -> None:
         for node in self.nodes:
             node.launch()
         for node in self.nodes:
             node.wait_ready()
+        for node in self.nodes:
+            node.node_id = str(node.call("CLUSTER", "MYID"))
+
+    def _build(self) -> None:
         masters = self.nodes[: self._masters_count]
         for epoch, node in enumerate(self.nodes, start=1):
-            node.node_id = str(node.call("CLUSTER", "MYID"))
             node.call("CLUSTER", "SET-CONFIG-EPOCH", epoch)
         share, extra = divmod(SLOTS, len(masters))
         first = 0
