@@ -9,6 +9,7 @@ pipeline; a batch holds a group's comments parents first, so a reply finds its p
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,10 +84,15 @@ def import_comments(
     state once its group is in. A re-run finds each comment by its id and adds nothing.
     """
     writer = _GroupWriter(store, privacy, source, report or Report(), dry_run, batch)
-    for group in groups:
-        writer.write(group)
-        if progress is not None:
-            progress(len(group))
+    # Small groups (a post's few comments) are written together: one round trip for many.
+    gathered: list[SourceComment] = []
+    for group in itertools.chain(groups, [[]]):
+        gathered += group
+        if gathered and (len(gathered) >= batch or not group):
+            writer.write(gathered)
+            if progress is not None:
+                progress(len(gathered))
+            gathered = []
     return writer.report
 
 
