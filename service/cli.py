@@ -322,26 +322,65 @@ def export_comments(path: str | None) -> int:
     return 0
 
 
-def import_file(kind: str, path: str) -> int:
-    """Import comments from an export of ours, WordPress, Disqus or Isso; print a report."""
-    from service.migration import Report, import_comments
-    from service.migration.disqus import read_disqus
-    from service.migration.isso import read_isso
-    from service.migration.jsonl import import_jsonl, read_jsonl
-    from service.migration.wordpress import read_wordpress
+def import_file(kind: str, path: str, map_file: str | None = None, dry_run: bool = False) -> int:
+    """Import comments from an export of ours, WordPress, Disqus or Isso; print a report.
 
-    readers = {"wordpress": read_wordpress, "disqus": read_disqus, "isso": read_isso}
+    A file the command cannot read ends with one line naming it and the problem, and status 1.
+    """
+    from service.migration import UnreadableExport
+    from service.store import StoreUnavailable
+
+    try:
+        report_lines = _import(kind, Path(path), map_file, dry_run)
+    except UnreadableExport as error:
+        print(f"news-comments: {error}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as error:
+        print(f"news-comments: {path}: Redis did not answer ({error})", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        problem = f"{type(error).__name__}: {error}"
+        print(f"news-comments: {path}: cannot be imported ({problem})", file=sys.stderr)
+        return 1
+    print("\n".join(report_lines))
+    return 0
+
+
+def _import(kind: str, path: Path, map_file: str | None, dry_run: bool) -> list[str]:
+    """Run one import and give its report's lines."""
+    from service.migration import Report, UnreadableExport
+    from service.migration.addresses import ArticleMap
+    from service.migration.jsonl import import_jsonl, read_jsonl
+    from service.migration.progress import import_progress
+    from service.migration.writer import import_comments
+
+    articles = ArticleMap.read(Path(map_file)) if map_file else ArticleMap()
     with command_services() as services:
         if kind == "jsonl":
-            with open(path, encoding="utf-8") as lines:
-                report = import_jsonl(services.store, read_jsonl(lines))
-        else:
-            read = Report()
-            source = readers[kind](Path(path), read)
-            report = import_comments(services.store, services.comments.privacy, kind, source)
-            report.skipped[:0] = read.skipped
-    print("\n".join(report.lines()))
-    return 0
+            with path.open(encoding="utf-8") as lines:
+                return import_jsonl(services.store, read_jsonl(lines)).lines()
+        report = Report()
+        try:
+            with import_progress(kind, path) as (groups_of, progress):
+                groups = groups_of(report, articles)
+                import_comments(
+                    services.store,
+                    services.comments.privacy,
+                    kind,
+                    groups,
+                    report,
+                    dry_run=dry_run,
+                    progress=progress,
+                )
+        except UnreadableExport as error:
+            if report.imported and not dry_run:
+                raise UnreadableExport(
+                    path,
+                    f"{error.problem}; the {report.imported} comment(s) before it came in "
+                    "(run again once it is fixed: nothing comes in twice)",
+                ) from error
+            raise
+    return report.lines(dry_run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,8 +420,21 @@ def main(argv: list[str] | None = None) -> int:
         "import-disqus": ("disqus", "import comments from a Disqus XML export"),
         "import-isso": ("isso", "import comments from an Isso SQLite database"),
     }
-    for name, (_, summary) in imports.items():
-        commands.add_parser(name, help=summary).add_argument("file")
+    for name, (kind, summary) in imports.items():
+        importing = commands.add_parser(name, help=summary)
+        importing.add_argument("file")
+        if kind == "jsonl":
+            continue
+        importing.add_argument(
+            "--map",
+            metavar="FILE.csv",
+            help="CSV of source,article_id rows: the site's own ids for the export's addresses",
+        )
+        importing.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print per article what would come in and what is skipped; write nothing",
+        )
     commands.add_parser(
         "migrate-keys",
         help="move data from the layout before buckets to today's (safe to re-run)",
@@ -393,7 +445,12 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "export":
         return export_comments(arguments.file)
     if arguments.command in imports:
-        return import_file(imports[arguments.command][0], arguments.file)
+        return import_file(
+            imports[arguments.command][0],
+            arguments.file,
+            getattr(arguments, "map", None),
+            getattr(arguments, "dry_run", False),
+        )
     if arguments.command == "notify":
         return notify(arguments.once)
     if arguments.command == "moderators":

@@ -65,6 +65,28 @@ class DurableWrites:
         result, waited = pipe.execute(raise_on_error=False)
         return _confirmed(result, waited, self._wait)
 
+    def run_many(self, script: Script, calls: list[tuple[list[Any], list[Any]]]) -> list[Any]:
+        """Run `script` once per (keys, args) in one pipeline on one server, then wait once for
+        all of them; raise when any failed or the wait cannot be confirmed."""
+        if isinstance(self.client, RedisCluster):
+            raise TypeError("a cluster takes no scripts in a pipeline: run them one by one")
+        if not self._chosen:
+            self._choose_wait()
+        pipe = self.client.pipeline(transaction=False)
+        for keys, args in calls:
+            script(keys=keys, args=args, client=pipe)
+        if self._wait is not None:
+            pipe.execute_command(*self._wait)
+        answers = pipe.execute(raise_on_error=False)
+        if self._wait is not None:
+            waited = answers.pop()
+            for answer in answers:
+                _confirmed(answer, waited, self._wait)
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return list(answers)
+
     def _choose_wait(self) -> None:
         """Pick the wait command the server supports for the durability asked."""
         probe: Any = self.client

@@ -14,7 +14,7 @@ import json
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, ParamSpec, TypeVar
@@ -214,31 +214,49 @@ class Store:
             wait_ms, claimed = self._claim_flood_marks(comment.comment_id, flood)
             if wait_ms:
                 return Outcome("flood", str(wait_ms))
-        comment_id = comment.comment_id
-        fields = [item for pair in comment.to_fields().items() for item in pair]
-        result = self.writes.run(
-            self._submit,
-            keys=[
-                *self._transition_keys(comment_id, locator),
-                *self._private_keys(comment_id, locator),
-                self.keys.article(locator.article_id),
-                self.keys.events(locator.bucket),
-                self.keys.articles(locator.bucket),
-            ],
-            args=[
-                *self._transition_args(comment_id, locator),
-                sealed_private,
-                locator.dumps(),
-                comment.parent_id or "",
-                str(comment.status),
-                self.events_kept,
-                *fields,
-            ],
-        )
+        result = self.writes.run(self._submit, *self._submit_call(comment, sealed_private, locator))
         outcome = Outcome(*[_text(part) for part in result])
         if outcome.verdict not in ("created", "exists") and claimed:
             self.client.delete(*claimed)
         return outcome
+
+    def _submit_call(
+        self, comment: Comment, sealed_private: bytes, locator: Locator
+    ) -> tuple[list[Any], list[Any]]:
+        """The KEYS and ARGV of the submit script for one comment."""
+        comment_id = comment.comment_id
+        fields = [item for pair in comment.to_fields().items() for item in pair]
+        keys = [
+            *self._transition_keys(comment_id, locator),
+            *self._private_keys(comment_id, locator),
+            self.keys.article(locator.article_id),
+            self.keys.events(locator.bucket),
+            self.keys.articles(locator.bucket),
+        ]
+        args = [
+            *self._transition_args(comment_id, locator),
+            sealed_private,
+            locator.dumps(),
+            comment.parent_id or "",
+            str(comment.status),
+            self.events_kept,
+            *fields,
+        ]
+        return keys, args
+
+    @_guarded
+    def add_many(self, entries: Sequence[tuple[Comment, bytes, Locator]]) -> list[Outcome]:
+        """Store many new comments (no flood rule), each in its own atomic step, as `add` does:
+        on one server in one pipeline with one durability wait for all (imports); on a cluster,
+        which takes no scripts in a pipeline, one after another."""
+        if self.is_cluster:
+            return [
+                self.add(comment, sealed, locator, None) for comment, sealed, locator in entries
+            ]
+        answers = self.writes.run_many(
+            self._submit, [self._submit_call(*entry) for entry in entries]
+        )
+        return [Outcome(*[_text(part) for part in answer]) for answer in answers]
 
     def _claim_flood_marks(self, comment_id: str, flood: FloodMarks) -> tuple[int, list[str]]:
         """Set every flood mark that is not set; answer the ms to wait (0: all claimed) and the

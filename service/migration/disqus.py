@@ -1,104 +1,138 @@
-"""Read comments from a Disqus export: `<thread>`s, then `<post>`s naming their thread."""
+"""Read comments from a Disqus export: `<thread>`s, then `<post>`s naming their thread.
+
+Namespaces are read loosely (files with or without `xmlns="http://disqus.com"` both work). Each
+thread gives one group. The article id comes from the thread's `<link>`, else its `<id>` (the
+site's `disqus_identifier`), by the rule of `service.migration.addresses` (or the site's map).
+A deleted post is deleted (kept as a rejected placeholder when it has replies); the posts of a
+deleted thread, or of a thread missing from the file, are named and left out; spam stays spam.
+"""
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
-from html.parser import HTMLParser
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from service.migration import Report, SourceComment, article_id_from
+from service.migration import Report, SourceComment, UnreadableExport
+from service.migration.addresses import ArticleMap
+from service.migration.xml_stream import ByteSource, attribute, child, local, stream_children, text
 from service.models import Status
 
-NS = {"d": "http://disqus.com", "dsq": "http://disqus.com/disqus-internals"}
-DSQ_ID = "{http://disqus.com/disqus-internals}id"
-_BREAKS = {"br"}
-_BLOCKS = {"p", "div", "blockquote", "li", "pre", "ul", "ol"}
+SOURCE = "disqus"
 
 
-class _PlainText(HTMLParser):
-    """Collect an HTML message's text, keeping line and paragraph breaks."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BREAKS:
-            self.parts.append("\n")
-        elif tag in _BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+@dataclass(frozen=True)
+class _Thread:
+    addresses: tuple[str, str]
+    deleted: bool
 
 
-def plain_text(html: str) -> str:
-    """Strip tags from a message, keeping its line breaks."""
-    parser = _PlainText()
-    parser.feed(html)
-    parser.close()
-    text = "".join(parser.parts)
-    text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+@dataclass(frozen=True)
+class _Post:
+    post_id: str
+    parent_id: str | None
+    name: str
+    email: str
+    message: str
+    created: datetime | None
+    status: Status | None
+    ip: str
 
 
 def _flag(element: ET.Element, name: str) -> bool:
-    return element.findtext(f"d:{name}", "", NS).strip().lower() == "true"
+    return text(element, name).strip().lower() in ("true", "1")
 
 
-def read_disqus(path: Path, report: Report) -> list[SourceComment]:
-    """Read a Disqus export's posts; posts in an unknown thread are reported and left out."""
-    root = ET.parse(path).getroot()
-    articles: dict[str, str] = {}
-    for thread in root.findall("d:thread", NS):
-        thread_id = thread.get(DSQ_ID, "")
-        identifier = thread.findtext("d:id", "", NS).strip()
-        link = thread.findtext("d:link", "", NS).strip()
-        article_id = article_id_from(identifier) if identifier else None
-        article_id = article_id or article_id_from(link)
-        if article_id is None:
-            report.skipped.append(f"disqus thread {thread_id}: no usable article id")
-            continue
-        articles[thread_id] = article_id
-    comments: list[SourceComment] = []
-    for post in root.findall("d:post", NS):
-        source_id = post.get(DSQ_ID, "")
-        in_thread = post.find("d:thread", NS)
-        article_id = articles.get(in_thread.get(DSQ_ID, "") if in_thread is not None else "")
-        if article_id is None:
-            report.skipped.append(f"disqus post {source_id}: its thread is unknown")
-            continue
-        date = post.findtext("d:createdAt", "", NS).strip()
-        try:
-            created = datetime.fromisoformat(date.replace("Z", "+00:00"))
-        except ValueError:
-            report.skipped.append(f"disqus post {source_id}: date {date!r}")
-            continue
-        parent = post.find("d:parent", NS)
-        author = post.find("d:author", NS)
-        status: Status | None = Status.APPROVED
-        if _flag(post, "isDeleted"):
-            status = None
-        elif _flag(post, "isSpam"):
-            status = Status.SPAM
-        comments.append(
-            SourceComment(
-                source_id=source_id,
-                article_id=article_id,
-                parent_source_id=parent.get(DSQ_ID) if parent is not None else None,
-                name=author.findtext("d:name", "", NS) if author is not None else "",
-                email=author.findtext("d:email", "", NS) if author is not None else "",
-                website=None,
-                body=plain_text(post.findtext("d:message", "", NS)),
-                created=created,
-                status=status,
-                ip=post.findtext("d:ipAddress", "", NS).strip(),
+def _moment(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _post(element: ET.Element) -> _Post:
+    author = child(element, "author")
+    parent = child(element, "parent")
+    status: Status | None = Status.APPROVED
+    if _flag(element, "isDeleted"):
+        status = None
+    elif _flag(element, "isSpam"):
+        status = Status.SPAM
+    return _Post(
+        post_id=attribute(element, "id") or text(element, "id").strip(),
+        parent_id=(attribute(parent, "id") or None) if parent is not None else None,
+        name=(text(author, "name").strip() or text(author, "username").strip()),
+        email=text(author, "email"),
+        message=text(element, "message"),
+        created=_moment(text(element, "createdAt")),
+        status=status,
+        ip=text(element, "ipAddress").strip(),
+    )
+
+
+def read_disqus(
+    source: ByteSource, path: Path | str, report: Report, articles: ArticleMap
+) -> Iterator[list[SourceComment]]:
+    """Read a Disqus export's posts, then give them one thread at a time."""
+    threads: dict[str, _Thread] = {}
+    posts: dict[str, list[_Post]] = defaultdict(list)
+    for element in stream_children(source, path, "disqus", "a Disqus export", depth=1):
+        name = local(element.tag)
+        if name == "thread":
+            threads[attribute(element, "id")] = _Thread(
+                (text(element, "link").strip(), text(element, "id").strip()),
+                _flag(element, "isDeleted"),
             )
+        elif name == "post":
+            in_thread = child(element, "thread")
+            posts[attribute(in_thread, "id") if in_thread is not None else ""].append(
+                _post(element)
+            )
+    if not posts:
+        raise UnreadableExport(path, "no comments found (no <post> in the file)")
+    for thread_id, thread_posts in posts.items():
+        yield list(
+            _thread_comments(thread_id, threads.get(thread_id), thread_posts, report, articles)
         )
-    return comments
+
+
+def _thread_comments(
+    thread_id: str,
+    thread: _Thread | None,
+    posts: list[_Post],
+    report: Report,
+    articles: ArticleMap,
+) -> Iterator[SourceComment]:
+    article_id = articles.article_id(*thread.addresses) if thread else None
+    if article_id is not None and thread is not None:
+        report.article(article_id, next(item for item in thread.addresses if item))
+    for post in posts:
+        label = f"{SOURCE} post {post.post_id} (thread {thread_id or '?'})"
+        if thread is None:
+            report.skip(label, "its thread is not in the file")
+            continue
+        if article_id is None:
+            report.skip(label, "its thread has neither a link nor an id")
+            continue
+        if thread.deleted:
+            report.skip(label, "its thread is deleted", article_id)
+            continue
+        if post.created is None:
+            report.skip(label, "no valid date", article_id)
+            continue
+        yield SourceComment(
+            source_id=post.post_id,
+            article_id=article_id,
+            parent_source_id=post.parent_id,
+            name=post.name,
+            email=post.email,
+            website=None,
+            body=post.message,
+            created=post.created,
+            status=post.status,
+            ip=post.ip,
+        )
