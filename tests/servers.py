@@ -242,7 +242,7 @@ def cli_executable() -> Path:
 
 
 def data_node_arguments(
-    port: int, password: str | None, *, appendfsync: str = "everysec"
+    port: int, password: str | None, *, appendfsync: str = "always"
 ) -> list[str]:
     """The command line options every data node shares (AOF on, no RDB snapshots)."""
     arguments = [
