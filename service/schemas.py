@@ -302,7 +302,10 @@ class AuditQuerySchema(Schema):
     )
     action = fields.String(load_default=None, validate=validate.Length(max=40))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d+-\d+(?:-\d+)?\Z"))
+    # A stream position `<ms>-<seq>[-<bucket>]`; 19 digits always fit Redis's 64-bit stream ids.
+    cursor = fields.String(
+        load_default=None, validate=validate.Regexp(r"\d{1,19}-\d{1,19}(?:-\d{1,2})?\Z")
+    )
 
 
 class AuditEntrySchema(Schema):

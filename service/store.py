@@ -767,7 +767,9 @@ class Store:
         evicts, else noeviction); this also proves it answers."""
         if isinstance(self.client, RedisCluster):
             answers = self.client.info("memory", target_nodes=RedisCluster.PRIMARIES)
-            policies = {str(info.get("maxmemory_policy", "unknown")) for info in answers.values()}
+            # A one-primary cluster answers its info alone, not a mapping of node to info.
+            infos = [answers] if "maxmemory_policy" in answers else list(answers.values())
+            policies = {str(info.get("maxmemory_policy", "unknown")) for info in infos}
             evicting = sorted(policies - {"noeviction"})
             return evicting[0] if evicting else "noeviction"
         info = self.client.info("memory")

@@ -28,8 +28,8 @@ from service.topology import Timeouts, connect
 pytest_plugins = ["tests.cluster_fixtures"]
 
 # `make test` runs the suite twice: against one server, then against a one-node Redis Cluster
-# (COMMENTS_TEST_TOPOLOGY=cluster), which refuses every cross-slot command as a big one does.
-TOPOLOGY = os.environ.get("COMMENTS_TEST_TOPOLOGY", "single")
+# (TEST_REDIS_TOPOLOGY=cluster), which refuses every cross-slot command as a big one does.
+TOPOLOGY = os.environ.get("TEST_REDIS_TOPOLOGY", "single")
 
 MODERATOR_TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789ab"}
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"

@@ -1,12 +1,20 @@
-"""Small helpers the tests share: valid submissions and common flows through the HTTP API."""
+"""Small helpers the tests share: valid submissions, common flows through the HTTP API, and
+reads of the stored state that merge the buckets' shares of each site-wide index.
+
+The raw client may be one server or a cluster: every read here sends one command per key (no
+command spans two slots).
+"""
 
 from __future__ import annotations
 
 import itertools
 from typing import Any
 
-import redis
 from flask.testing import FlaskClient
+
+from service.keys import BUCKETS, Keys
+from service.models import Status
+from service.topology import RedisClient
 
 _counter = itertools.count()
 
@@ -55,7 +63,7 @@ def listing(client: FlaskClient, article_id: str = "article-1", **query: Any) ->
     return page
 
 
-def keyspace_mentions(redis_client: redis.Redis, needle: str) -> list[str]:
+def keyspace_mentions(redis_client: RedisClient, needle: str) -> list[str]:
     """Scan the whole keyspace; name every key whose name or stored value contains `needle`."""
     found = []
     for key in redis_client.scan_iter(count=1000):
@@ -78,3 +86,101 @@ def keyspace_mentions(redis_client: redis.Redis, needle: str) -> list[str]:
         if needle in key or any(needle in str(value) for value in values):
             found.append(key)
     return found
+
+
+# --- stored state, merged over the buckets --------------------------------------------------
+def state_ids(redis_client: RedisClient, key_prefix: str, status: Status) -> list[str]:
+    """List the ids in one state site-wide, oldest first (each bucket's share read alone)."""
+    keys = Keys(key_prefix)
+    ids: list[str] = []
+    for bucket in range(BUCKETS):
+        ids.extend(_text(item) for item in redis_client.zrange(keys.queue(bucket, status), 0, -1))
+    return sorted(ids)
+
+
+def pending_ids(redis_client: RedisClient, key_prefix: str) -> list[str]:
+    """List the pending ids site-wide, oldest first."""
+    return state_ids(redis_client, key_prefix, Status.PENDING)
+
+
+def in_state_index(
+    redis_client: RedisClient, key_prefix: str, status: Status, comment_id: str
+) -> bool:
+    """Tell whether a comment is in some bucket's share of a state's index."""
+    keys = Keys(key_prefix)
+    return any(
+        redis_client.zscore(keys.queue(bucket, status), comment_id) is not None
+        for bucket in range(BUCKETS)
+    )
+
+
+def _stream_entries(
+    redis_client: RedisClient, names: list[str]
+) -> list[tuple[str, dict[str, str]]]:
+    """Read every bucket's stream; give `<ms>-<seq>-<bucket>` positions, oldest first."""
+    entries = []
+    for bucket, name in enumerate(names):
+        for entry_id, fields in redis_client.xrange(name):
+            ms, seq = (int(part) for part in _text(entry_id).split("-"))
+            entries.append(((ms, seq, bucket), {_text(k): _text(v) for k, v in fields.items()}))
+    entries.sort(key=lambda entry: entry[0])
+    return [(f"{ms}-{seq}-{bucket}", fields) for (ms, seq, bucket), fields in entries]
+
+
+def event_entries(redis_client: RedisClient, key_prefix: str) -> list[tuple[str, dict[str, str]]]:
+    """Read the comment events site-wide, oldest first, named by their positions."""
+    keys = Keys(key_prefix)
+    return _stream_entries(redis_client, [keys.events(bucket) for bucket in range(BUCKETS)])
+
+
+def event_streams(redis_client: RedisClient, key_prefix: str) -> list[str]:
+    """Name the buckets' event streams that exist."""
+    keys = Keys(key_prefix)
+    names = [keys.events(bucket) for bucket in range(BUCKETS)]
+    return [name for name in names if redis_client.exists(name)]
+
+
+def audit_entries(redis_client: RedisClient, key_prefix: str) -> list[tuple[str, dict[str, str]]]:
+    """Read the audit log site-wide, oldest first, named by positions like the API's."""
+    keys = Keys(key_prefix)
+    return _stream_entries(redis_client, [keys.audit(bucket) for bucket in range(BUCKETS)])
+
+
+def audit_streams(redis_client: RedisClient, key_prefix: str) -> list[str]:
+    """Name the buckets' audit streams that exist."""
+    keys = Keys(key_prefix)
+    names = [keys.audit(bucket) for bucket in range(BUCKETS)]
+    return [name for name in names if redis_client.exists(name)]
+
+
+def flood_marks(redis_client: RedisClient, key_prefix: str, kind: str = "*") -> list[str]:
+    """Name the flood marks set (by `ip`, `email`, or any kind)."""
+    found = redis_client.scan_iter(match=f"{key_prefix}:flood:{kind}:*", count=1000)
+    return sorted(_text(key) for key in found)
+
+
+def approved_by_email(redis_client: RedisClient, key_prefix: str) -> dict[str, int]:
+    """Give each email hash's approved comments, summed over the buckets."""
+    keys = Keys(key_prefix)
+    totals: dict[str, int] = {}
+    for bucket in range(BUCKETS):
+        for email_hash, count in redis_client.hgetall(keys.approved_by_email(bucket)).items():
+            totals[_text(email_hash)] = totals.get(_text(email_hash), 0) + int(count)
+    return totals
+
+
+def located(redis_client: RedisClient, key_prefix: str, comment_id: str) -> bool:
+    """Tell whether some bucket's locator knows a comment."""
+    keys = Keys(key_prefix)
+    return any(redis_client.hexists(keys.locator(bucket), comment_id) for bucket in range(BUCKETS))
+
+
+def comment_keys(redis_client: RedisClient, key_prefix: str) -> list[str]:
+    """Name every stored comment record under the prefix."""
+    found = redis_client.scan_iter(match=f"{key_prefix}:*:a:*:comment:*", count=1000)
+    return sorted(_text(key) for key in found)
+
+
+def _text(value: Any) -> str:
+    """Read a reply from a client with or without decode_responses."""
+    return value.decode() if isinstance(value, bytes) else str(value)

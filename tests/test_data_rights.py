@@ -17,6 +17,7 @@ from service import EXTENSION, create_app
 from service.cli import main
 from service.comments import rfc3339
 from service.data_rights import RetentionReport
+from service.keys import Keys
 from service.privacy import Privacy
 from service.settings import SettingsError, load_settings
 from tests.conftest import SECRET_KEY, ClientFactory, app_config
@@ -417,7 +418,9 @@ def backdate(
 ) -> None:
     """Make a comment look decided `days` ago."""
     moment = rfc3339(datetime.now(UTC) - timedelta(days=days))
-    redis_client.hset(f"{key_prefix}:{{{article}}}:comment:{comment_id}", "decided_at", moment)
+    key = Keys(key_prefix).comment(article, comment_id)
+    assert redis_client.exists(key)
+    redis_client.hset(key, "decided_at", moment)
 
 
 def retention(app: Flask) -> RetentionReport:

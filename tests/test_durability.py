@@ -18,6 +18,8 @@ from port_for import get_port
 from pytest_redis.executor import RedisExecutor
 
 from service import create_app
+from service.durability import WAIT_TIMEOUT_MS
+from service.keys import Keys
 from tests.conftest import (
     app_config,
     close_app,
@@ -26,7 +28,7 @@ from tests.conftest import (
     stop_gunicorn,
     wait_until_answers,
 )
-from tests.helpers import reply
+from tests.helpers import comment_keys, located, pending_ids, reply
 
 URL = "/api/v1/articles/article-1/comments"
 
@@ -58,12 +60,12 @@ def test_acknowledged_submissions_survive_sigkill(aof_redis: RedisExecutor) -> N
     has_waitaof = version >= (7, 2)
     # With WAITAOF (Redis or Valkey 7.2+) each answer waited for the disk; older servers rely on
     # appendfsync always alone.
-    assert app.extensions["news_comments"].store.fsync is has_waitaof
+    writes = app.extensions["news_comments"].store.writes
+    assert writes._wait == (("WAITAOF", 1, 0, WAIT_TIMEOUT_MS) if has_waitaof else None)
 
     aof_redis.kill(wait=True, sig=signal.SIGKILL)
     aof_redis.start()
-    pending = raw.zrange("durable:{global}:status:pending", 0, -1)
-    assert pending == acknowledged
+    assert pending_ids(raw, "durable") == acknowledged
     close_app(app)
     raw.close()
 
@@ -85,18 +87,18 @@ def test_full_memory_refuses_writes_and_keeps_reading(aof_redis: RedisExecutor) 
     app = create_app(app_config(url_of(aof_redis), "full"))
     client = app.test_client()
     assert client.post(URL, json=reply()).status_code == 202
-    raw = redis.Redis.from_url(url_of(aof_redis))
+    raw = redis.Redis.from_url(url_of(aof_redis), decode_responses=True)
     raw.config_set("maxmemory", "1")  # below what is in use: every write is refused (noeviction)
 
     refused = client.post(URL, json=reply())
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "5"
     assert client.get(URL).status_code == 200
-    assert raw.zcard("full:{global}:status:pending") == 1  # nothing evicted, nothing half written
+    assert len(pending_ids(raw, "full")) == 1  # nothing evicted, nothing half written
 
     raw.config_set("maxmemory", "0")
     assert client.post(URL, json=reply()).status_code == 202
-    assert raw.zcard("full:{global}:status:pending") == 2
+    assert len(pending_ids(raw, "full")) == 2
     close_app(app)
     raw.close()
 
@@ -109,19 +111,17 @@ def test_redis_paused_past_the_socket_timeout_stores_exactly_one(
         app_config(url_of(aof_redis), "paused", redis_socket_timeout=0.3, redis_retries=3)
     )
     client = app.test_client()
-    raw = redis.Redis.from_url(url_of(aof_redis))
+    raw = redis.Redis.from_url(url_of(aof_redis), decode_responses=True)
     # Writes wait for a second, well past the 0.3 s socket timeout; reads go on.
     raw.execute_command("CLIENT", "PAUSE", 1000, "WRITE")
     response = client.post(URL, json=reply(body="Sent during a pause"))
     assert response.status_code in (202, 503)
     raw.execute_command("CLIENT", "UNPAUSE")
     stored = [
-        key
-        for key in raw.scan_iter(match="paused:{article-1}:comment:*")
-        if raw.hget(key, "body") == b"Sent during a pause"
+        key for key in comment_keys(raw, "paused") if raw.hget(key, "body") == "Sent during a pause"
     ]
     assert len(stored) == 1
-    assert raw.zcard("paused:{global}:status:pending") == 1
+    assert len(pending_ids(raw, "paused")) == 1
     close_app(app)
     raw.close()
 
@@ -133,7 +133,7 @@ def test_a_worker_killed_mid_request_leaves_no_half_written_comment(
     port = get_port(None)
     server = start_gunicorn(url_of(aof_redis), "killed", port, tmp_path / "gunicorn.log")
     base = f"http://127.0.0.1:{port}"
-    raw = redis.Redis.from_url(url_of(aof_redis))
+    raw = redis.Redis.from_url(url_of(aof_redis), decode_responses=True)
     try:
         wait_until_answers(base, server)
         log = (tmp_path / "gunicorn.log").read_text()
@@ -146,15 +146,16 @@ def test_a_worker_killed_mid_request_leaves_no_half_written_comment(
         posting.join(timeout=10)
         raw.execute_command("CLIENT", "UNPAUSE")
         time.sleep(0.2)
-        comments = list(raw.scan_iter(match="killed:{article-1}:comment:*"))
-        pending = raw.zrange("killed:{global}:status:pending", 0, -1)
+        comments = comment_keys(raw, "killed")
+        pending = pending_ids(raw, "killed")
         assert len(comments) == len(pending) <= 1
         for key in comments:
             record = raw.hgetall(key)
-            comment_id = record[b"id"].decode()
-            assert record[b"status"] == b"pending" and pending == [record[b"id"]]
-            assert raw.exists(f"killed:{{article-1}}:private:{comment_id}")
-            assert raw.hexists("killed:{global}:locator", comment_id)
+            comment_id = record["id"]
+            assert key == Keys("killed").comment("article-1", comment_id)
+            assert record["status"] == "pending" and pending == [comment_id]
+            assert raw.exists(Keys("killed").private("article-1", comment_id))
+            assert located(raw, "killed", comment_id)
     finally:
         stop_gunicorn(server)
         raw.close()
@@ -180,7 +181,7 @@ def test_a_read_only_redis_refuses_writes_with_503_then_recovers(
     app = create_app(app_config(url_of(aof_redis), "readonly"))
     client = app.test_client()
     assert client.post(URL, json=reply()).status_code == 202
-    raw = redis.Redis.from_url(url_of(aof_redis))
+    raw = redis.Redis.from_url(url_of(aof_redis), decode_responses=True)
     raw.execute_command("REPLICAOF", "127.0.0.1", get_port(None))  # a primary that is not there
     try:
         refused = client.post(URL, json=reply())
@@ -189,6 +190,6 @@ def test_a_read_only_redis_refuses_writes_with_503_then_recovers(
     finally:
         raw.execute_command("REPLICAOF", "NO", "ONE")
     assert client.post(URL, json=reply()).status_code == 202
-    assert raw.zcard("readonly:{global}:status:pending") == 2
+    assert len(pending_ids(raw, "readonly")) == 2
     close_app(app)
     raw.close()

@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 
 from service import create_app
 from tests.conftest import MODERATOR_TOKENS, app_config
-from tests.helpers import decide, keyspace_mentions, reply
+from tests.helpers import comment_keys, decide, keyspace_mentions, pending_ids, reply
 
 ARTICLE = "article-1"
 URL = f"/api/v1/articles/{ARTICLE}/comments"
@@ -61,19 +61,9 @@ def answer(response: TestResponse) -> Answer:
     )
 
 
-def pending_ids(redis_client: redis.Redis, key_prefix: str) -> list[str]:
-    """Read the global pending queue straight from Redis."""
-    return list(redis_client.zrange(f"{key_prefix}:{{global}}:status:pending", 0, -1))
-
-
-def comment_keys(redis_client: redis.Redis, key_prefix: str) -> list[str]:
-    """Name every stored comment record under the test's prefix."""
-    return sorted(redis_client.scan_iter(match=f"{key_prefix}:*:comment:*", count=1000))
-
-
 def idempotency_keys(redis_client: redis.Redis, key_prefix: str) -> list[str]:
     """Name the kept answers under the test's prefix."""
-    return list(redis_client.scan_iter(match=f"{key_prefix}:{{global}}:idempotency:*"))
+    return list(redis_client.scan_iter(match=f"{key_prefix}:idempotency:*"))
 
 
 def test_a_retry_gets_the_first_answer_and_stores_one_comment(

@@ -11,8 +11,19 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import create_app
+from service.keys import Keys, article_bucket
+from service.models import Status
 from tests.conftest import MODERATOR_TOKENS, app_config
-from tests.helpers import decide, listing, publish, submit
+from tests.helpers import (
+    comment_keys,
+    decide,
+    flood_marks,
+    in_state_index,
+    listing,
+    pending_ids,
+    publish,
+    submit,
+)
 
 UNKNOWN_ID = "0123456789abcdef012345"
 STATES = ("pending", "approved", "rejected", "spam")
@@ -157,7 +168,7 @@ def test_decisions_record_who_why_and_repeat_as_noop(
     assert again == rejected
     approved = decide(client, bob, comment["id"], "approve")
     assert approved["decided_by"] == "bob" and approved["reason"] is None
-    stored = redis_client.hgetall(f"{key_prefix}:{{article-1}}:comment:{comment['id']}")
+    stored = redis_client.hgetall(Keys(key_prefix).comment("article-1", comment["id"]))
     assert stored["status"] == "approved" and stored["decided_by"] == "bob"
     assert listing(client)["count"] == 1
 
@@ -188,27 +199,25 @@ def test_reason_must_be_a_short_string(client: FlaskClient, moderator: dict[str,
 
 def assert_indexes_consistent(redis_client: redis.Redis, prefix: str, article_id: str) -> None:
     """Each comment is in exactly its state's indexes; counts and roots agree with states."""
-    comment_keys = list(redis_client.scan_iter(f"{prefix}:{{{article_id}}}:comment:*"))
+    keys = Keys(prefix)
     approved_per_root: dict[str, int] = {}
-    for key in comment_keys:
+    for key in comment_keys(redis_client, prefix):
         record = redis_client.hgetall(key)
         comment_id, state = record["id"], record["status"]
-        for candidate in STATES:
-            for index in (
-                f"{prefix}:{{global}}:status:{candidate}",
-                f"{prefix}:{{{article_id}}}:status:{candidate}",
-            ):
-                listed = redis_client.zscore(index, comment_id) is not None
-                assert listed == (candidate == state), (comment_id, state, index)
+        assert key == keys.comment(article_id, comment_id)
+        for candidate in map(Status, STATES):
+            listed = in_state_index(redis_client, prefix, candidate, comment_id)
+            assert listed == (candidate == state), (comment_id, state, "site-wide", candidate)
+            index = keys.article_status(article_id, candidate)
+            listed = redis_client.zscore(index, comment_id) is not None
+            assert listed == (candidate == state), (comment_id, state, index)
         if state == "approved":
             approved_per_root[record["root_id"]] = approved_per_root.get(record["root_id"], 0) + 1
-    live = {
-        root: int(n) for root, n in redis_client.hgetall(f"{prefix}:{{{article_id}}}:live").items()
-    }
+    live = {root: int(n) for root, n in redis_client.hgetall(keys.live(article_id)).items()}
     assert live == approved_per_root
-    roots = set(redis_client.zrange(f"{prefix}:{{{article_id}}}:roots", 0, -1))
+    roots = set(redis_client.zrange(keys.roots(article_id), 0, -1))
     assert roots == set(approved_per_root)
-    counted = redis_client.hget(f"{prefix}:{{global}}:published-counts", article_id)
+    counted = redis_client.hget(keys.published_counts(article_bucket(article_id)), article_id)
     assert int(counted or 0) == sum(approved_per_root.values())
 
 
@@ -242,7 +251,9 @@ def test_concurrent_decisions_leave_one_state_and_one_index(
 
     assert errors == []
     assert_indexes_consistent(redis_client, key_prefix, "article-1")
-    approved = int(redis_client.zcard(f"{key_prefix}:{{article-1}}:status:approved"))
+    approved = int(
+        redis_client.zcard(Keys(key_prefix).article_status("article-1", Status.APPROVED))
+    )
     assert listing(setup)["count"] == approved
 
 
@@ -263,7 +274,10 @@ def test_retried_submission_is_stored_once(
     comment = Comment.from_fields(fields)
     [locator] = services.store.locate_many([comment_id])
     assert isinstance(locator, Locator)
-    again = services.store.add(comment, b"sealed", locator, ("flood:a", "flood:b"), 0, 10)
+    # The script alone is re-sent (the flood marks were claimed before it, once).
+    again = services.store.add(comment, b"sealed", locator, flood=None)
     assert again.verdict == "exists"
-    assert redis_client.zcard(f"{key_prefix}:{{global}}:status:pending") == 1
-    assert redis_client.zcard(f"{key_prefix}:{{article-1}}:status:pending") == 1
+    assert pending_ids(redis_client, key_prefix) == [comment_id]
+    assert redis_client.zcard(Keys(key_prefix).article_status("article-1", Status.PENDING)) == 1
+    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert flood_marks(redis_client, key_prefix) == []

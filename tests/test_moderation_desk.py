@@ -8,7 +8,16 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from tests.helpers import decide, keyspace_mentions, listing, publish, submit
+from service.keys import Keys, article_bucket
+from tests.helpers import (
+    audit_entries,
+    decide,
+    keyspace_mentions,
+    listing,
+    pending_ids,
+    publish,
+    submit,
+)
 
 UNKNOWN_ID = "0123456789abcdef012345"
 
@@ -71,7 +80,7 @@ def test_bulk_decision_gives_a_result_per_id(
         "status": None,
     }
     assert listing(client)["count"] == 3
-    assert redis_client.zcard(f"{key_prefix}:{{global}}:status:pending") == 0
+    assert pending_ids(redis_client, key_prefix) == []
 
 
 @pytest.mark.parametrize(
@@ -179,7 +188,9 @@ def test_every_action_is_audited_without_an_email(
     assert "audited" not in str(entries)
 
 
-def test_audit_filters_and_pages(client: FlaskClient, moderator: dict[str, str]) -> None:
+def test_audit_filters_and_pages(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
     bob = {"Authorization": "Bearer bob-token-0123456789ab"}
     mine = [submit(client, "a") for _ in range(3)]
     other = submit(client, "b")
@@ -200,7 +211,18 @@ def test_audit_filters_and_pages(client: FlaskClient, moderator: dict[str, str])
     seen = [e["id"] for e in first["entries"] + rest["entries"]]
     assert len(seen) == len(set(seen)) == 4
     assert rest["next_cursor"] is None
-    assert client.get("/api/v1/moderation/audit?cursor=nope", headers=moderator).status_code == 422
+    # Articles a and b keep their entries in two buckets; the pages merge them, newest first,
+    # each named `<ms>-<seq>-<bucket>` as stored.
+    stored = audit_entries(redis_client, key_prefix)
+    assert seen == [position for position, _ in reversed(stored)]
+    assert sorted(position.rsplit("-", 1)[1] for position in seen) == sorted(
+        str(article_bucket(article_id)) for article_id in ("a", "a", "a", "b")
+    )
+    for cursor in ("nope", "1-2-3-4", "1-" + "9" * 20, "1-2-123"):
+        answer = client.get(
+            "/api/v1/moderation/audit", query_string={"cursor": cursor}, headers=moderator
+        )
+        assert answer.status_code == 422, cursor
 
 
 @pytest.mark.parametrize(
@@ -355,12 +377,14 @@ def test_a_moderators_edit_keeps_every_version(
     again = client.post(url, headers=moderator, json={"body": "The talks start at 9."})
     assert len(again.get_json()["revisions"]) == 2
     assert audit(client, moderator, action="edit")["entries"][0]["comment_id"] == comment["id"]
+    revisions = Keys(key_prefix).revisions("article-1", comment["id"])
+    assert redis_client.llen(revisions) == 2
 
     assert (
         client.delete(f"/api/v1/moderation/comments/{comment['id']}", headers=moderator).status_code
         == 204
     )
-    assert not redis_client.exists(f"{key_prefix}:{{article-1}}:revisions:{comment['id']}")
+    assert not redis_client.exists(revisions)
     missing = f"/api/v1/moderation/comments/{UNKNOWN_ID}/edit"
     assert client.post(missing, headers=moderator, json={"body": "x"}).status_code == 404
     assert client.post(url, json={"body": "x"}).status_code == 401

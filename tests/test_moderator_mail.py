@@ -16,7 +16,7 @@ from service import EXTENSION
 from service.cli import main
 from service.moderator_mail import ModeratorMail
 from tests.conftest import ClientFactory
-from tests.helpers import decide, submit
+from tests.helpers import decide, event_streams, pending_ids, submit
 
 
 class Inbox:
@@ -107,8 +107,9 @@ def test_no_email_settings_means_no_events(
     make_client: ClientFactory, redis_client: Any, key_prefix: str
 ) -> None:
     client = make_client()
-    submit(client)
-    assert not redis_client.exists(f"{key_prefix}:{{global}}:events")
+    comment = submit(client)
+    assert pending_ids(redis_client, key_prefix) == [comment["id"]]
+    assert event_streams(redis_client, key_prefix) == []
 
 
 @pytest.mark.usefixtures("cli_env")

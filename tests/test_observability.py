@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.observability import JsonFormatter, client_network
+from service.topology import RedisClient
 from tests.helpers import reply, submit
 
 
@@ -78,3 +79,17 @@ def test_metrics_under_gunicorn_come_from_the_multiprocess_files(live_server: st
         r'comments_http_requests_total\{route="/healthz",status="200"\} (\S+)', body
     )
     assert float(count) >= 3
+
+
+def test_readyz_is_ready_on_the_suites_redis_and_writes_nothing(
+    client: FlaskClient, redis_client: RedisClient, key_prefix: str
+) -> None:
+    """Ready on one server and on a cluster (where every primary is asked its policy)."""
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {
+        "status": "ready",
+        "redis": "ok",
+        "maxmemory_policy": "noeviction",
+    }
+    assert list(redis_client.scan_iter(match=f"{key_prefix}:*")) == []

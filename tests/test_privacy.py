@@ -9,6 +9,7 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
+from service.keys import Keys
 from service.models import PrivateData
 from service.privacy import Privacy, PrivateDataError
 from tests.conftest import SECRET_KEY
@@ -56,7 +57,7 @@ def test_private_data_is_sealed_at_rest(
     client: FlaskClient, redis_client: redis.Redis, key_prefix: str
 ) -> None:
     comment = submit(client, email="sealed@example.com")
-    sealed = redis_client.get(f"{key_prefix}:{{article-1}}:private:{comment['id']}")
+    sealed = redis_client.get(Keys(key_prefix).private("article-1", comment["id"]))
     assert sealed is not None and "sealed" not in sealed
     opened = Privacy(SECRET_KEY).decrypt(sealed.encode())
     assert opened == PrivateData(

@@ -16,6 +16,7 @@ from service import EXTENSION, create_app
 from service.cli import main
 from tests.conftest import MODERATOR_TOKENS, app_config
 from tests.helpers import decide, listing, reply
+from tests.helpers import pending_ids as pending_queue
 
 ARTICLE = "article-1"
 MODERATOR = {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}
@@ -55,8 +56,8 @@ def submit(client: FlaskClient, **fields: Any) -> str:
 
 
 def pending_ids(redis_client: redis.Redis, key_prefix: str) -> set[str]:
-    """Read the global pending queue straight from Redis."""
-    return set(redis_client.zrange(f"{key_prefix}:{{global}}:status:pending", 0, -1))
+    """Read the site-wide pending queue straight from Redis (every bucket's share)."""
+    return set(pending_queue(redis_client, key_prefix))
 
 
 def stored_traces(redis_client: redis.Redis, key_prefix: str, comment_id: str) -> list[str]:

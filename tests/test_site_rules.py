@@ -11,8 +11,10 @@ import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from service.keys import Keys
+from service.models import Status
 from tests.conftest import MODERATOR_TOKENS, ClientFactory
-from tests.helpers import decide, keyspace_mentions, reply
+from tests.helpers import comment_keys, decide, keyspace_mentions, reply, state_ids
 
 ARTICLE = "article-1"
 MODERATOR = {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}
@@ -61,14 +63,14 @@ def item(client: FlaskClient, comment_id: str) -> dict[str, Any]:
     return found
 
 
-def comment_keys(redis_client: redis.Redis, key_prefix: str) -> list[str]:
-    """Name every stored comment record under the test's prefix."""
-    return sorted(redis_client.scan_iter(match=f"{key_prefix}:*:comment:*", count=1000))
-
-
 def article_key(key_prefix: str, article_id: str = ARTICLE) -> str:
-    """Name an article's settings hash (hash-tagged by the article id)."""
-    return f"{key_prefix}:{{{article_id}}}:article"
+    """Name an article's settings hash (in its bucket)."""
+    return Keys(key_prefix).article(article_id)
+
+
+def block_keys(redis_client: redis.Redis, key_prefix: str) -> list[str]:
+    """Name the block list's stored sets."""
+    return list(redis_client.scan_iter(match=f"{Keys(key_prefix).blocks('')}*"))
 
 
 # --- 1. closed articles -------------------------------------------------------------------
@@ -223,6 +225,7 @@ def test_block_list_add_list_and_lift(
     assert block(client, "domain", "@Spam.Example").status_code == 200
     listed = block(client, "network", "10.1.2.3/8")
     assert listed.status_code == 200
+    assert redis_client.smembers(Keys(key_prefix).blocks("networks")) == {"10.0.0.0/8"}
     expected = {"emails": ["Troll@example.com"], "domains": ["spam.example"]}
     assert listed.get_json() == {**expected, "networks": ["10.0.0.0/8"]}
     assert client.get("/api/v1/moderation/blocks", headers=MODERATOR).get_json() == {
@@ -240,7 +243,7 @@ def test_block_list_add_list_and_lift(
         "domains": [],
         "networks": [],
     }
-    assert not list(redis_client.scan_iter(match=f"{key_prefix}:{{global}}:blocks:*"))
+    assert block_keys(redis_client, key_prefix) == []
 
 
 def test_block_list_needs_a_token(make_client: ClientFactory) -> None:
@@ -375,8 +378,8 @@ def test_blocked_action_spam_accepts_and_files_as_spam(
     assert response.get_json()["comment"]["status"] == "pending"
     stored = item(client, response.get_json()["comment"]["id"])
     assert (stored["status"], stored["reasons"]) == ("spam", [reason])
-    assert redis_client.zcard(f"{key_prefix}:{{global}}:status:pending") == 0
-    assert redis_client.zcard(f"{key_prefix}:{{global}}:status:spam") == 1
+    assert state_ids(redis_client, key_prefix, Status.PENDING) == []
+    assert state_ids(redis_client, key_prefix, Status.SPAM) == [stored["id"]]
 
 
 @pytest.mark.parametrize(
@@ -404,7 +407,7 @@ def test_invalid_block_entries_are_422(
     response = client.post("/api/v1/moderation/blocks", json=body, headers=MODERATOR)
     assert response.status_code == 422, response.get_json()
     assert response.get_json()["code"] == 422
-    assert not list(redis_client.scan_iter(match=f"{key_prefix}:{{global}}:blocks:*"))
+    assert block_keys(redis_client, key_prefix) == []
 
 
 def test_a_blocked_email_is_not_stored_in_plaintext(

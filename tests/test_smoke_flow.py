@@ -5,7 +5,9 @@ from __future__ import annotations
 import redis
 from flask.testing import FlaskClient
 
-from tests.helpers import decide, listing, submit
+from service.keys import Keys
+from service.models import Status
+from tests.helpers import decide, listing, pending_ids, state_ids, submit
 
 
 def test_submit_approve_reject(
@@ -24,7 +26,10 @@ def test_submit_approve_reject(
     page = listing(client)
     assert page["count"] == 1
     assert [c["id"] for c in page["comments"]] == [comment["id"]]
-    assert redis_client.zcard(f"{key_prefix}:{{global}}:status:pending") == 0
+    assert pending_ids(redis_client, key_prefix) == []
+    assert state_ids(redis_client, key_prefix, Status.APPROVED) == [comment["id"]]
+    stored = redis_client.hget(Keys(key_prefix).comment("article-1", comment["id"]), "status")
+    assert stored == "approved"
 
     decide(client, moderator, comment["id"], "reject", reason="off topic")
     assert listing(client)["count"] == 0

@@ -8,6 +8,7 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
+from service.keys import Keys, article_bucket
 from service.schemas import CommentListSchema
 from tests.helpers import decide, keyspace_mentions, listing, publish, submit
 
@@ -168,8 +169,9 @@ def test_deleted_parent_leaves_a_placeholder(
     assert ids(placeholder["replies"]) == [child["id"]]
 
     # Its private data is gone, and moderators no longer find it.
-    assert not redis_client.exists(f"{key_prefix}:{{article-1}}:private:{root['id']}")
-    stored = redis_client.hgetall(f"{key_prefix}:{{article-1}}:comment:{root['id']}")
+    keys = Keys(key_prefix)
+    assert not redis_client.exists(keys.private("article-1", root["id"]))
+    stored = redis_client.hgetall(keys.comment("article-1", root["id"]))
     assert stored["status"] == "deleted"
     assert "name" not in stored and "body" not in stored
     missing = client.get(f"/api/v1/moderation/comments/{root['id']}", headers=moderator)
@@ -190,7 +192,8 @@ def test_delete_without_replies_leaves_no_trace(
     assert client.delete(url, headers=moderator).status_code == 204
     assert listing(client)["count"] == 0
     # Only the audit log remembers that it was deleted, and by whom.
-    assert keyspace_mentions(redis_client, comment["id"]) == [f"{key_prefix}:{{global}}:audit"]
+    audit = Keys(key_prefix).audit(article_bucket("article-1"))
+    assert keyspace_mentions(redis_client, comment["id"]) == [audit]
 
 
 def test_rejecting_a_reply_parent_keeps_the_thread(

@@ -25,11 +25,11 @@ from port_for import get_port
 
 from service import EXTENSION, Services
 from service.cli import main
-from service.keys import Keys
+from service.keys import BUCKETS, Keys, article_bucket
 from service.webhook_store import GROUP, WebhookStore
 from service.webhooks import WebhookWorker, backoff_seconds, sign
 from tests.conftest import MODERATOR_TOKENS, SECRET_KEY, ClientFactory
-from tests.helpers import decide, keyspace_mentions, submit
+from tests.helpers import decide, event_entries, event_streams, keyspace_mentions, submit
 
 WEBHOOK_SECRET = "webhook-secret-for-the-tests-0123456789"
 EMAIL = "private-reader@example.com"
@@ -167,8 +167,23 @@ def signature_is_valid(received: Received) -> bool:
 
 
 def unacknowledged(redis_client: redis.Redis, key_prefix: str) -> int:
-    summary: Any = redis_client.xpending(Keys(key_prefix).events(), GROUP)
-    return int(summary["pending"])
+    """Count the events the group handed out and nobody acknowledged, over every bucket."""
+    total = 0
+    for bucket in range(BUCKETS):
+        try:
+            summary: Any = redis_client.xpending(Keys(key_prefix).events(bucket), GROUP)
+        except redis.ResponseError:
+            continue  # no stream or no group there yet
+        total += int(summary["pending"])
+    return total
+
+
+def consumers(redis_client: redis.Redis, key_prefix: str) -> set[str]:
+    """Name the group's consumers on any bucket's stream."""
+    names: set[str] = set()
+    for stream in event_streams(redis_client, key_prefix):
+        names.update(entry["name"] for entry in redis_client.xinfo_consumers(stream, GROUP))
+    return names
 
 
 def log_of(client: FlaskClient) -> list[dict[str, str]]:
@@ -213,10 +228,16 @@ def test_submit_approve_reject_are_delivered_signed_with_the_public_view(
         "alice",
         "alice",
     ]
-    events = redis_client.xrange(Keys(key_prefix).events()) or []
+    events = event_entries(redis_client, key_prefix)
     assert [payload["id"] for payload in (pending, approved, rejected)] == [
-        entry_id for entry_id, _ in events
+        position for position, _ in events
     ]
+    assert event_streams(redis_client, key_prefix) == [
+        Keys(key_prefix).events(bucket) for bucket in range(BUCKETS)
+    ]
+    assert {position.rsplit("-", 1)[1] for position, _ in events} == {
+        str(article_bucket("article-9"))
+    }
     # The comment as readers see it when the event is delivered: published once approved,
     # a placeholder while it waits or after its rejection.
     assert approved["comment"]["id"] == comment["id"]
@@ -338,7 +359,7 @@ def test_a_redelivered_event_is_not_posted_again_where_it_arrived(
     worker = worker_of(client)
     work_until(worker, lambda: len(failing.requests) == 1)
     # As if the worker had died before acknowledging: hand the event out again.
-    events = Keys(key_prefix).events()
+    events = Keys(key_prefix).events(article_bucket("article-1"))
     redis_client.xgroup_setid(events, GROUP, "0")
     assert worker.drain() == 1
     assert (len(healthy.requests), len(failing.requests)) == (1, 1)
@@ -395,8 +416,10 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(
     assert sorted(results) == sorted([(holding.url, "delivered"), (other.url, "delivered")])
     # Both processes' consumers hold nothing now: a later worker may forget them.
     time.sleep(0.01)
-    assert WebhookStore(services_of(client).store).forget_idle_consumers(0) == 2
-    assert redis_client.xinfo_consumers(Keys(key_prefix).events(), GROUP) == []
+    assert len(consumers(redis_client, key_prefix)) == 2
+    # Each consumer is removed from every bucket's stream (the count is per stream).
+    assert WebhookStore(services_of(client).store).forget_idle_consumers(0) == 2 * BUCKETS
+    assert consumers(redis_client, key_prefix) == set()
 
 
 def test_no_webhook_urls_no_events(
@@ -404,8 +427,8 @@ def test_no_webhook_urls_no_events(
 ) -> None:
     comment = submit(client)
     decide(client, moderator, comment["id"], "approve")
-    decide(client, moderator, comment["id"], "reject")
-    assert not redis_client.exists(Keys(key_prefix).events())
+    assert decide(client, moderator, comment["id"], "reject")["status"] == "rejected"
+    assert event_streams(redis_client, key_prefix) == []
 
 
 def test_the_command_delivers_what_is_due_once(
