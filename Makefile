@@ -30,7 +30,7 @@ chromium:
 # The whole suite against one server, then again against a one-node Redis Cluster.
 test: lint chromium
 	$(BIN)/pytest
-	env -u REDIS_URL COMMENTS_TEST_TOPOLOGY=cluster $(BIN)/pytest
+	env -u REDIS_URL TEST_REDIS_TOPOLOGY=cluster $(BIN)/pytest
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py
