@@ -13,6 +13,8 @@ from typing import Any
 
 import limits
 
+from service.wordlists import WordList, WordListError
+
 # The settings files sit beside the package in a checkout; an installed copy is told where they
 # are with COMMENTS_CONFIG_DIR (the Docker image does).
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -208,6 +210,11 @@ def _checked(settings: Settings) -> Settings:
         limits.parse_many(settings.rate_limits) if settings.rate_limits else None
     except ValueError as error:
         raise SettingsError(f"invalid trusted_proxies or rate_limits: {error}") from error
+    try:
+        WordList(settings.disallowed_words)
+        WordList(settings.moderation_words)
+    except WordListError as error:
+        raise SettingsError(f"disallowed_words or moderation_words: {error}") from error
     if settings.is_production:
         if len(settings.secret_key) < 32:
             raise SettingsError("production needs COMMENTS_SECRET_KEY of 32 characters or more")
