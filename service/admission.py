@@ -17,11 +17,11 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+from service.addresses import in_any, normalize_network
 from service.errors import ServiceError
 from service.models import Status
 from service.rate_limits import RateLimits
@@ -93,9 +93,7 @@ class Admission:
         self.rate_limits = rate_limits
         self.disallowed = WordList(settings.disallowed_words)
         self.held_words = WordList(settings.moderation_words)
-        self.trusted_proxies = [
-            ipaddress.ip_network(network, strict=False) for network in settings.trusted_proxies
-        ]
+        self.trusted_proxies = [normalize_network(network) for network in settings.trusted_proxies]
 
     def judge(self, candidate: Candidate, facts: AdmissionFacts, *, dry_run: bool) -> Verdict:
         """Run the rules in order; raise Refused, or give the comment's state and reasons."""
@@ -159,17 +157,14 @@ class Admission:
 
     @staticmethod
     def _ip_in(ip: str, networks: frozenset[str]) -> bool:
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
+        """Tell whether an address, in any spelling, lies in one of the blocked networks."""
+        parsed = []
         for network in networks:
             try:
-                if address in ipaddress.ip_network(network, strict=False):
-                    return True
+                parsed.append(normalize_network(network))
             except ValueError:
                 continue
-        return False
+        return in_any(ip, parsed)
 
     def _content(self, candidate: Candidate, verdict: Verdict) -> None:
         if candidate.honeypot:

@@ -54,6 +54,8 @@ class Settings:
     flood_interval: int = 15
     rate_limits: str = "5/minute;30/hour"
     trusted_proxies: tuple[str, ...] = ()
+    # IPv6 clients are counted by their network of this many bits (flood, limits, sign-in).
+    ipv6_prefix_length: int = 64
     disallowed_words: tuple[str, ...] = ()
     moderation_words: tuple[str, ...] = ()
     max_links: int = 2
@@ -204,6 +206,8 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("webhook_max_attempts must be 1 or more, webhook_backoff_seconds >= 0")
     if min(settings.webhook_timeout_seconds, settings.webhook_visibility_timeout_seconds) <= 0:
         raise SettingsError("webhook timeouts must be positive")
+    if not 1 <= settings.ipv6_prefix_length <= 128:
+        raise SettingsError("ipv6_prefix_length must be between 1 and 128")
     try:
         for network in settings.trusted_proxies:
             ipaddress.ip_network(network, strict=False)

@@ -8,6 +8,7 @@ from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from service.addresses import normalize_address
 from service.comments import Submission
 from service.models import Decision
 from service.moderation import QueueSearch
@@ -66,7 +67,7 @@ class ModerationQueue(MethodView):
         """List comments in one state; pending ones oldest first."""
         search = QueueSearch(
             email=query["email"],
-            ip=str(query["ip"]) if query["ip"] else None,
+            ip=normalize_address(str(query["ip"])) if query["ip"] else None,
             text=query["q"],
         )
         return services().moderation.queue(
