@@ -8,7 +8,7 @@ import unicodedata
 from typing import Any
 
 import email_validator
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from service.models import Decision, ReasonCode, Status
 
@@ -22,6 +22,10 @@ _FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"
 _FORBIDDEN_BODY_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 _BODY_WHITESPACE_CONTROLS = frozenset("\n\t")
 _ASCII_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+MAX_PAGE = 1_000_000
+# A Redis stream id: two unsigned 64-bit numbers (milliseconds and a sequence).
+_STREAM_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+MAX_STREAM_PART = 2**64 - 1
 MAX_EMAIL_LENGTH = 254
 MAX_WEBSITE_LENGTH = 200
 
@@ -164,12 +168,27 @@ class SubmissionSchema(Schema):
     published = fields.Boolean(required=True)
 
 
+def page_number() -> fields.Integer:
+    """Give the field of a page number: 1 to MAX_PAGE, so an offset always fits Redis."""
+    return fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
 class CommentListQuerySchema(Schema):
     """Which page of an article's published comments to show."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page = page_number()
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
     sort = fields.String(load_default="oldest", validate=validate.OneOf(["oldest", "newest"]))
+
+
+class CommentsPageQuerySchema(Schema):
+    """Which page the comment section without JavaScript shows; other parameters are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    page = page_number()
+    posted = fields.String(load_default=None)
 
 
 class CommentListSchema(Schema):
@@ -289,6 +308,13 @@ class StatsSchema(Schema):
     oldest_pending_age_seconds = fields.Integer(allow_none=True)
 
 
+def validate_stream_id(value: str) -> None:
+    """Refuse a cursor whose numbers Redis cannot hold (its shape is checked by a pattern)."""
+    match = _STREAM_ID.fullmatch(value)
+    if match and max(int(match[1]), int(match[2])) > MAX_STREAM_PART:
+        raise ValidationError("Not an audit entry id.")
+
+
 class AuditQuerySchema(Schema):
     """Which audit entries to read, newest first."""
 
@@ -301,7 +327,10 @@ class AuditQuerySchema(Schema):
     )
     action = fields.String(load_default=None, validate=validate.Length(max=40))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d+-\d+\Z"))
+    cursor = fields.String(
+        load_default=None,
+        validate=[validate.Regexp(r"\d{1,20}-\d{1,20}\Z"), validate_stream_id],
+    )
 
 
 class AuditEntrySchema(Schema):
@@ -370,7 +399,7 @@ class ArticleListQuerySchema(Schema):
     """Which page of the article list to show."""
 
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d+-.{1,200}\Z"))
+    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d{1,16}-.{1,200}\Z"))
 
 
 class ArticleListSchema(Schema):
