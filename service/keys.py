@@ -141,3 +141,7 @@ class Keys:
     def webhook_finished(self, delivery_id: str) -> str:
         """String marking a delivery finished (delivered or dead-lettered), for a while."""
         return f"{self.prefix}:{{global}}:webhooks:finished:{delivery_id}"
+
+    def sign_in_failures(self) -> str:
+        """Prefix of the rate limiter's keys counting wrong moderator tokens per client."""
+        return f"{self.prefix}:{{global}}:sign-in-failures"
