@@ -99,7 +99,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ),
         moderation=ModerationService(store, privacy),
         idempotency=IdempotentSubmissions(store),
-        moderators=Moderators(store, settings.moderator_tokens),
+        moderators=Moderators(
+            store,
+            settings.moderator_tokens,
+            RateLimits(
+                settings.redis_url,
+                Keys(settings.key_prefix).sign_in_failures(),
+                settings.moderator_failure_limits,
+                settings.redis_socket_timeout,
+            ),
+        ),
         site_rules=SiteRules(store, privacy, settings),
         data_rights=DataRights(store, privacy, settings),
     )

@@ -17,18 +17,18 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import re
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+from service.addresses import in_any, normalize_network
 from service.errors import ServiceError
 from service.models import Status
 from service.rate_limits import RateLimits
 from service.settings import Settings
 from service.store import AdmissionFacts
 from service.text import count_links
+from service.wordlists import WordList
 
 DAY_MS = 86_400_000
 CLOSED_MESSAGE = "Comments are closed for this article."
@@ -85,27 +85,15 @@ def duplicate_fingerprint(
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def word_patterns(words: tuple[str, ...]) -> list[tuple[str, re.Pattern[str]]]:
-    """Compile words (case-insensitive, whole words, `*` for any letters) into patterns."""
-    patterns = []
-    for word in (word.strip() for word in words):
-        if word:
-            body = r"\w*".join(re.escape(part) for part in word.split("*"))
-            patterns.append((word, re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)))
-    return patterns
-
-
 class Admission:
     """Apply the submission rules against the settings and what the store knows."""
 
     def __init__(self, settings: Settings, rate_limits: RateLimits) -> None:
         self.settings = settings
         self.rate_limits = rate_limits
-        self.disallowed = word_patterns(settings.disallowed_words)
-        self.held_words = word_patterns(settings.moderation_words)
-        self.trusted_proxies = [
-            ipaddress.ip_network(network, strict=False) for network in settings.trusted_proxies
-        ]
+        self.disallowed = WordList(settings.disallowed_words)
+        self.held_words = WordList(settings.moderation_words)
+        self.trusted_proxies = [normalize_network(network) for network in settings.trusted_proxies]
 
     def judge(self, candidate: Candidate, facts: AdmissionFacts, *, dry_run: bool) -> Verdict:
         """Run the rules in order; raise Refused, or give the comment's state and reasons."""
@@ -169,39 +157,40 @@ class Admission:
 
     @staticmethod
     def _ip_in(ip: str, networks: frozenset[str]) -> bool:
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
+        """Tell whether an address, in any spelling, lies in one of the blocked networks."""
+        parsed = []
         for network in networks:
             try:
-                if address in ipaddress.ip_network(network, strict=False):
-                    return True
+                parsed.append(normalize_network(network))
             except ValueError:
                 continue
-        return False
+        return in_any(ip, parsed)
 
     def _content(self, candidate: Candidate, verdict: Verdict) -> None:
         if candidate.honeypot:
             verdict.status = Status.SPAM
             verdict.reasons.append("honeypot field filled")
             return
+        # Each field is cut into words once; the lists are then matched word by word.
         fields = {
-            "name": candidate.name,
-            "email": candidate.email,
-            "website": candidate.website or "",
-            "text": candidate.body,
+            name: WordList.words_of(value)
+            for name, value in (
+                ("name", candidate.name),
+                ("email", candidate.email),
+                ("website", candidate.website or ""),
+                ("text", candidate.body),
+            )
         }
-        for word, pattern in self.disallowed:
-            for field_name, value in fields.items():
-                if pattern.search(value):
+        for entry in self.disallowed.entries:
+            for field_name, words in fields.items():
+                if entry.found_in(words):
                     verdict.status = Status.SPAM
-                    where = "the email" if field_name == "email" else f"{field_name} ({word})"
+                    where = "the email" if field_name == "email" else f"{field_name} ({entry.text})"
                     verdict.reasons.append(f"disallowed word in {where}")
                     return
-        for word, pattern in self.held_words:
-            if any(pattern.search(value) for value in fields.values()):
-                verdict.reasons.append(f"moderation word ({word})")
+        for entry in self.held_words.entries:
+            if any(entry.found_in(words) for words in fields.values()):
+                verdict.reasons.append(f"moderation word ({entry.text})")
         links = count_links(candidate.body)
         if self.settings.max_links and links >= self.settings.max_links:
             verdict.reasons.append(f"{links} links (holding at {self.settings.max_links})")

@@ -251,10 +251,24 @@ def moderators(action: str, target: str | None) -> int:
                     f"{token_record['id']}  {token_record['name']}  "
                     f"created {token_record['created_at']}"
                 )
+            for name in sorted(set(accounts.configured.values())):
+                for token_id in accounts.configured_ids(name):
+                    print(f"{token_id}  {name}  from COMMENTS_MODERATOR_TOKENS")
             return 0
         if action == "revoke" and target:
             revoked = accounts.revoke(target)
             print(f"Revoked {revoked} token(s).")
+            kept = accounts.configured_ids(target)
+            if kept:
+                # Revoking here cannot reach the environment: say so, and fail, since the
+                # moderator can still sign in.
+                print(
+                    f"Cannot revoke {len(kept)} token(s) of {target} from "
+                    f"COMMENTS_MODERATOR_TOKENS ({', '.join(kept)}): remove them there and "
+                    "restart the service.",
+                    file=sys.stderr,
+                )
+                return 1
             return 0 if revoked else 1
     return 2
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from service.addresses import client_key, normalize_address
 from service.admission import (
     DUPLICATE_MESSAGE,
     FLOOD_MESSAGE,
@@ -67,14 +68,17 @@ class Submission:
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any], ip: str, user_agent: str) -> Submission:
-        """Build a submission from the fields of a validated reply form."""
+        """Build a submission from the fields of a validated reply form.
+
+        The address is kept in its one canonical spelling (see service/addresses.py).
+        """
         return cls(
             name=fields["name"],
             email=fields["email"],
             website=fields["website"],
             body=fields["body"],
             parent_id=fields["parent_id"],
-            ip=ip,
+            ip=normalize_address(ip) or ip,
             user_agent=user_agent,
             honeypot=fields.get("subject"),
         )
@@ -279,12 +283,18 @@ class CommentService:
             parent_id=submission.parent_id,
             honeypot=submission.honeypot,
             ip=submission.ip,
-            ip_hash=self.privacy.client_hash(submission.ip),
+            ip_hash=self.client_hash(submission.ip),
         )
         fingerprint = duplicate_fingerprint(
             article_id, submission.parent_id, email_hash, submission.body
         )
         return candidate, fingerprint
+
+    def client_hash(self, ip: str) -> str:
+        """Give the keyed hash naming a client in flood marks and limits: its IPv4 address,
+        or its IPv6 network of `ipv6_prefix_length` bits."""
+        prefix = self.admission.settings.ipv6_prefix_length
+        return self.privacy.client_hash(client_key(ip, prefix))
 
     def _judge(self, candidate: Candidate, fingerprint: str, *, dry_run: bool) -> Verdict:
         facts = self.store.admission_facts(

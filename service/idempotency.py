@@ -1,4 +1,11 @@
-"""Idempotency-Key: a retried submission gets the first answer, and never a second comment."""
+"""Idempotency-Key: a retried submission gets the first answer, and never a second comment.
+
+Only an answer that says what the comment became (201, 202, or the 303 of an HTML form) is kept
+and replayed. A refusal stored nothing and depends on what can change (the flood mark and rate
+limits expire, the queue drains, an article reopens, a block is lifted, a duplicate's original is
+deleted, a parent is published), so it frees the key: a retry with the same key, after
+`Retry-After` or once the reason is gone, is judged afresh and can still store only one comment.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,11 @@ CLAIM_SECONDS = 30
 WAIT_SECONDS = 10.0
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADERS = ("Location", "Retry-After", "Content-Type")
+
+
+def is_kept(status: int) -> bool:
+    """Tell whether an answer says what the comment became, and so is replayed to retries."""
+    return status < 400
 
 
 class IdempotencyError(ServiceError):
@@ -77,8 +89,8 @@ class IdempotentSubmissions:
             time.sleep(0.05)
 
     def keep(self, key_hash: str, fingerprint: str, answer: KeptAnswer) -> None:
-        """Keep a final answer for a day; free the key after a passing failure instead."""
-        if answer.status >= 500:
+        """Keep an accepted submission's answer for a day; free the key after any refusal."""
+        if not is_kept(answer.status):
             self.store.release_idempotency_key(key_hash)
             return
         record = {

@@ -190,6 +190,10 @@ class Keys:
         """Prefix of the rate limiter's own keys."""
         return f"{self.prefix}:limits"
 
+    def sign_in_failures(self) -> str:
+        """Prefix of the rate limiter's keys counting wrong moderator tokens per client."""
+        return f"{self.prefix}:sign-in-failures"
+
     # --- webhook delivery (service/webhooks.py) -------------------------------------------
     def webhook_log(self) -> str:
         """Capped stream of delivery attempts: ids, URL, result, duration (no personal data)."""

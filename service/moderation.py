@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 
 import email_validator
 
+from service.addresses import normalize_address, normalize_network
 from service.comments import record_view, rfc3339
 from service.errors import CommentNotFound, InvalidField
 from service.models import Act, Decision, ReasonCode, Status
@@ -47,7 +47,7 @@ class QueueSearch:
             return False
         if self.email and article_id and view["article_id"] != article_id:
             return False
-        if self.ip and view["ip"] != self.ip:
+        if self.ip and normalize_address(view["ip"] or "") != normalize_address(self.ip):
             return False
         if self.text:
             needle = self.text.casefold()
@@ -412,7 +412,7 @@ class SiteRules:
                     email_validator.validate_email(value, check_deliverability=False).normalized
                 )
             if kind == "network":
-                return str(ipaddress.ip_network(value, strict=False))
+                return str(normalize_network(value))
         except (ValueError, email_validator.EmailNotValidError) as error:
             raise InvalidField("value", str(error)) from error
         # The same normalization as submitted emails get, so a block always matches them.

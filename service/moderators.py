@@ -1,6 +1,7 @@
 """Named moderators and their tokens: stored only as hashes, made and revoked from the CLI.
 
-Tokens given in COMMENTS_MODERATOR_TOKENS keep working beside the stored ones.
+Tokens given in COMMENTS_MODERATOR_TOKENS keep working beside the stored ones; they can only be
+revoked by removing them from the environment. A client presenting wrong tokens is slowed down.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.comments import rfc3339
+from service.rate_limits import RateLimits
 from service.store import Store
 
 TOKEN_ID_LENGTH = 12
@@ -26,9 +28,21 @@ def token_hash(token: str) -> str:
 class Moderators:
     """Who may moderate, by token."""
 
-    def __init__(self, store: Store, configured: dict[str, str]) -> None:
+    def __init__(
+        self, store: Store, configured: dict[str, str], failures: RateLimits | None = None
+    ) -> None:
         self.store = store
         self.configured = configured
+        self.failures = failures
+
+    def wait_before_trying(self, client: str) -> int | None:
+        """Give the seconds a client must wait after too many wrong tokens, or None."""
+        return self.failures.hit(client, count=False) if self.failures else None
+
+    def count_failure(self, client: str) -> None:
+        """Count one wrong token presented by a client."""
+        if self.failures:
+            self.failures.hit(client)
 
     def identify(self, presented: str) -> str | None:
         """Give the moderator a token belongs to, or None."""
@@ -56,6 +70,15 @@ class Moderators:
             for digest, record in self.store.moderator_tokens().items()
         ]
         return sorted(tokens, key=lambda token: (token["name"], token["created_at"]))
+
+    def configured_ids(self, name_or_id: str) -> tuple[str, ...]:
+        """Give the ids of the environment's tokens of a moderator, or the one with this id:
+        tokens this service cannot revoke."""
+        return tuple(
+            token_hash(token)[:TOKEN_ID_LENGTH]
+            for token, name in self.configured.items()
+            if name == name_or_id or token_hash(token)[:TOKEN_ID_LENGTH] == name_or_id
+        )
 
     def revoke(self, name_or_id: str) -> int:
         """Revoke every token of a moderator, or the one token with this id; answer how many."""

@@ -1,11 +1,16 @@
-"""Refuse request bodies over the size limit, whether or not they declare their length."""
+"""Refuse request bodies over the size limit, whether or not they declare their length, and JSON
+bodies nested deeper than any request of ours needs."""
 
 from __future__ import annotations
 
 from flask import Flask, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# No request body of the API nests more than a few levels; the JSON parser recurses per level.
+MAX_JSON_DEPTH = 32
+_OPENERS = frozenset(b"[{")
+_CLOSERS = frozenset(b"]}")
 
 
 def refuse_oversized_streams() -> None:
@@ -24,6 +29,47 @@ def refuse_oversized_streams() -> None:
         raise RequestEntityTooLarge()
 
 
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Tell whether a JSON text nests arrays and objects more than `limit` deep (strings aside).
+
+    One pass over the bytes, and none at all for the usual body with few brackets.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in _OPENERS:
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in _CLOSERS:
+            depth -= 1
+    return False
+
+
+def refuse_deep_json() -> None:
+    """Answer 400 to a JSON body nested past MAX_JSON_DEPTH, before a parser recurses into it.
+
+    Python's JSON parser raises RecursionError near a thousand levels, which would otherwise
+    surface as a 500 with a traceback in the log.
+    """
+    if request.method in SAFE_METHODS or not request.is_json:
+        return
+    if json_depth_exceeds(request.get_data(cache=True), MAX_JSON_DEPTH):
+        raise BadRequest(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+
+
 def register_request_limits(app: Flask) -> None:
-    """Check every request's body size before any view reads it."""
+    """Check every request's body size and JSON depth before any view reads it."""
     app.before_request(refuse_oversized_streams)
+    app.before_request(refuse_deep_json)

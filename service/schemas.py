@@ -8,7 +8,7 @@ import unicodedata
 from typing import Any
 
 import email_validator
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from service.models import Decision, ReasonCode, Status
 
@@ -22,32 +22,95 @@ _FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"
 # Plain text keeps line breaks and tabs; every other control character is refused.
 _FORBIDDEN_BODY_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 _BODY_WHITESPACE_CONTROLS = frozenset("\n\t")
+# Bidi embeddings, overrides and isolates reorder the text around them (a link could read as
+# another address), so a comment's text may not hold them; the marks LRM and RLM stay allowed.
+BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+# A website is an address: no control, format (zero-width, bidi), unassigned or space character.
+_FORBIDDEN_URL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+# Letters that show nothing: Hangul fillers, the blank Braille pattern, Khmer inherent vowels.
+INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5")
+MAX_COMBINING_MARKS = 4
 _ASCII_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+MAX_PAGE = 1_000_000
+# A Redis stream id: two unsigned 64-bit numbers (milliseconds and a sequence).
 MAX_EMAIL_LENGTH = 254
 MAX_WEBSITE_LENGTH = 200
+
+
+def refuse_characters(
+    text: str,
+    categories: frozenset[str],
+    allowed: frozenset[str] = frozenset(),
+    characters: frozenset[str] = frozenset(),
+) -> None:
+    """Refuse a text holding a character of a forbidden Unicode category, or a forbidden one."""
+    # Most text is ASCII, where only the control characters can be forbidden.
+    suspects = _ASCII_CONTROLS.findall(text) if text.isascii() else text
+    for char in suspects:
+        if char in characters:
+            raise ValidationError(
+                f"Contains a direction-changing character that is not allowed (U+{ord(char):04X})."
+            )
+        if char not in allowed and unicodedata.category(char) in categories:
+            raise ValidationError(f"Contains a character that is not allowed (U+{ord(char):04X}).")
 
 
 class TrimmedText(fields.String):
     """A string trimmed of surrounding whitespace and put in Unicode NFC."""
 
     def __init__(
-        self, *, forbidden: frozenset[str], allowed: frozenset[str] = frozenset(), **kwargs: Any
+        self,
+        *,
+        forbidden: frozenset[str],
+        allowed: frozenset[str] = frozenset(),
+        forbidden_characters: frozenset[str] = frozenset(),
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.forbidden = forbidden
         self.allowed = allowed
+        self.forbidden_characters = forbidden_characters
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-        # Most text is ASCII, where only the control characters can be forbidden.
-        suspects = _ASCII_CONTROLS.findall(text) if text.isascii() else text
-        for char in suspects:
-            if char not in self.allowed and unicodedata.category(char) in self.forbidden:
-                raise ValidationError(
-                    f"Contains a character that is not allowed (U+{ord(char):04X})."
-                )
+        refuse_characters(text, self.forbidden, self.allowed, self.forbidden_characters)
         return text.strip()
+
+
+class DisplayName(TrimmedText):
+    """A commenter's name: no control or format characters, and something to see.
+
+    Letters that render as nothing (Hangul fillers, the blank Braille pattern) are refused, at
+    least one letter or digit is needed, and no letter carries more than MAX_COMBINING_MARKS
+    combining marks (stacked accents that spill over the lines around them).
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        marks = 0
+        for char in text:
+            if char in INVISIBLE_LETTERS:
+                raise ValidationError(
+                    f"Contains an invisible character that is not allowed (U+{ord(char):04X})."
+                )
+            marks = marks + 1 if unicodedata.category(char).startswith("M") else 0
+            if marks > MAX_COMBINING_MARKS:
+                raise ValidationError(
+                    f"Use at most {MAX_COMBINING_MARKS} combining marks on one letter."
+                )
+        if text and not any(unicodedata.category(char)[0] in "LN" for char in text):
+            raise ValidationError("Use at least one visible letter or digit.")
+        return text
+
+
+class WebsiteUrl(fields.Url):
+    """An http(s) address with nothing invisible in it: no control, format or space character."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        refuse_characters(text, _FORBIDDEN_URL_CATEGORIES)
+        return text
 
 
 class EmailAddress(fields.String):
@@ -70,11 +133,13 @@ class EmailAddress(fields.String):
 
 
 def comment_text() -> TrimmedText:
-    """Give the field of a comment's text: plain text, trimmed, 1 to 5000 characters."""
+    """Give the field of a comment's text: plain text, trimmed, 1 to 5000 characters, with no
+    control character but line breaks and tabs, and no bidi embedding, override or isolate."""
     return TrimmedText(
         required=True,
         forbidden=_FORBIDDEN_BODY_CATEGORIES,
         allowed=_BODY_WHITESPACE_CONTROLS,
+        forbidden_characters=BIDI_CONTROLS,
         validate=validate.Length(min=1, max=5000, error="Write 1 to 5000 characters."),
         metadata={"description": "Plain text; HTML in it is shown as text."},
     )
@@ -83,7 +148,7 @@ def comment_text() -> TrimmedText:
 class CommentCreateSchema(Schema):
     """A reply from the form under an article."""
 
-    name = TrimmedText(
+    name = DisplayName(
         required=True,
         forbidden=_FORBIDDEN_NAME_CATEGORIES,
         validate=validate.Length(min=1, max=100, error="Use 1 to 100 characters."),
@@ -93,7 +158,7 @@ class CommentCreateSchema(Schema):
         required=True,
         metadata={"description": "Never published; used to hold and contact.", "format": "email"},
     )
-    website = fields.Url(
+    website = WebsiteUrl(
         load_default=None,
         allow_none=True,
         schemes={"http", "https"},
@@ -165,12 +230,27 @@ class SubmissionSchema(Schema):
     published = fields.Boolean(required=True)
 
 
+def page_number() -> fields.Integer:
+    """Give the field of a page number: 1 to MAX_PAGE, so an offset always fits Redis."""
+    return fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
 class CommentListQuerySchema(Schema):
     """Which page of an article's published comments to show."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page = page_number()
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
     sort = fields.String(load_default="oldest", validate=validate.OneOf(["oldest", "newest"]))
+
+
+class CommentsPageQuerySchema(Schema):
+    """Which page the comment section without JavaScript shows; other parameters are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    page = page_number()
+    posted = fields.String(load_default=None)
 
 
 class CommentListSchema(Schema):
@@ -374,7 +454,7 @@ class ArticleListQuerySchema(Schema):
     """Which page of the article list to show."""
 
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d+-.{1,200}\Z"))
+    cursor = fields.String(load_default=None, validate=validate.Regexp(r"\d{1,16}-.{1,200}\Z"))
 
 
 class ArticleListSchema(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import secrets
 import tomllib
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import limits
+
+from service.wordlists import WordList, WordListError
 
 # The settings files sit beside the package in a checkout; an installed copy is told where they
 # are with COMMENTS_CONFIG_DIR (the Docker image does).
@@ -51,7 +54,11 @@ class Settings:
     blocked_action: str = "refuse"
     flood_interval: int = 15
     rate_limits: str = "5/minute;30/hour"
+    # Wrong moderator tokens a client may present before it is answered 429 ("" = off).
+    moderator_failure_limits: str = "10/minute;50/hour"
     trusted_proxies: tuple[str, ...] = ()
+    # IPv6 clients are counted by their network of this many bits (flood, limits, sign-in).
+    ipv6_prefix_length: int = 64
     disallowed_words: tuple[str, ...] = ()
     moderation_words: tuple[str, ...] = ()
     max_links: int = 2
@@ -104,6 +111,42 @@ def parse_moderator_tokens(raw: str) -> dict[str, str]:
             raise SettingsError(f"the token of moderator {name!r} is shorter than 16 characters")
         tokens[token] = name
     return tokens
+
+
+# What a moderator token needs in production, besides its 16 characters (see config/example.env).
+MIN_TOKEN_BITS = 48
+SEQUENCE_RUN = 3
+
+
+def token_weakness(token: str) -> str | None:
+    """Say why a token is too easy to guess, or None.
+
+    Its entropy is estimated as its length times log2 of its number of different characters,
+    and no more than half of it may sit in runs of three or more repeated or consecutive
+    characters (`aaa`, `abc`, `321`): a token made of a few characters, or of an alphabet's
+    order, is weak whatever its length.
+    """
+    bits = len(token) * math.log2(len(set(token))) if token else 0.0
+    if bits < MIN_TOKEN_BITS:
+        return f"its estimated entropy is {bits:.0f} bits, under {MIN_TOKEN_BITS}"
+    if _characters_in_runs(token) * 2 > len(token):
+        return "over half of it is repeated or consecutive characters"
+    return None
+
+
+def _characters_in_runs(token: str) -> int:
+    """Count the characters in runs of SEQUENCE_RUN or more that keep one step of -1, 0 or +1."""
+    covered, start = 0, 0
+    for end in range(1, len(token) + 1):
+        if end < len(token):
+            step = ord(token[end]) - ord(token[end - 1])
+            first = ord(token[start + 1]) - ord(token[start]) if end - start >= 2 else step
+            if abs(step) <= 1 and step == first:
+                continue
+        if end - start >= SEQUENCE_RUN:
+            covered += end - start
+        start = end
+    return covered
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -202,17 +245,34 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("webhook_max_attempts must be 1 or more, webhook_backoff_seconds >= 0")
     if min(settings.webhook_timeout_seconds, settings.webhook_visibility_timeout_seconds) <= 0:
         raise SettingsError("webhook timeouts must be positive")
+    if not 1 <= settings.ipv6_prefix_length <= 128:
+        raise SettingsError("ipv6_prefix_length must be between 1 and 128")
     try:
         for network in settings.trusted_proxies:
             ipaddress.ip_network(network, strict=False)
-        limits.parse_many(settings.rate_limits) if settings.rate_limits else None
+        for spec in (settings.rate_limits, settings.moderator_failure_limits):
+            limits.parse_many(spec) if spec else None
     except ValueError as error:
-        raise SettingsError(f"invalid trusted_proxies or rate_limits: {error}") from error
+        raise SettingsError(
+            f"invalid trusted_proxies, rate_limits or moderator_failure_limits: {error}"
+        ) from error
+    try:
+        WordList(settings.disallowed_words)
+        WordList(settings.moderation_words)
+    except WordListError as error:
+        raise SettingsError(f"disallowed_words or moderation_words: {error}") from error
     if settings.is_production:
         if len(settings.secret_key) < 32:
             raise SettingsError("production needs COMMENTS_SECRET_KEY of 32 characters or more")
         if not settings.moderator_tokens:
             raise SettingsError("production needs at least one COMMENTS_MODERATOR_TOKENS entry")
+        for token, name in settings.moderator_tokens.items():
+            weakness = token_weakness(token)
+            if weakness:
+                raise SettingsError(
+                    f"the token of moderator {name!r} is too easy to guess: {weakness}; make one "
+                    "with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                )
         return settings
     if not settings.secret_key:
         # An ephemeral secret keeps a development server usable, but what it encrypts cannot

@@ -6,7 +6,12 @@ import re
 
 from markupsafe import escape
 
-_URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+# A link ends at whitespace, markup quotes, or any invisible format character (soft hyphen,
+# zero-width and bidi controls, word joiners, BOM): nothing unseen is ever part of an address.
+_URL = re.compile(
+    r"https?://[^\s<>\"'`\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]+",
+    re.IGNORECASE,
+)
 _TRAILING = ".,;:!?'\"*_"
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 LINK_REL = "nofollow ugc noopener"

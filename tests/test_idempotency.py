@@ -200,50 +200,86 @@ def test_concurrent_retries_store_one_comment_and_get_one_answer(
     assert len(comment_keys(redis_client, key_prefix)) == 1
 
 
-def test_a_refused_duplicate_is_replayed_as_is(
+def test_a_refused_duplicate_frees_the_key(
     make_app: AppFactory, redis_client: redis.Redis, key_prefix: str
 ) -> None:
-    """A 409 kept for a key is the answer to its retries even once the original is gone."""
+    """A 409 is not kept: once the original is deleted, the retry with the key is accepted."""
     client = make_app().test_client()
     payload = reply(body="Said twice")
     original = post(client, payload, None).get_json()["comment"]
     refused = post(client, payload, "dup-key")
     assert refused.status_code == 409
     assert refused.get_json()["message"] == DUPLICATE
+    assert idempotency_keys(redis_client, key_prefix) == []
+    assert post(client, payload, "dup-key").status_code == 409
     deleted = client.delete(f"/api/v1/moderation/comments/{original['id']}", headers=MODERATOR)
     assert deleted.status_code == 204
-    assert answer(post(client, payload, "dup-key")) == answer(refused)
-    assert comment_keys(redis_client, key_prefix) == []
-    # Without the key (or with a fresh one) it is a new submission, accepted now.
-    assert post(client, payload, "fresh-key").status_code == 202
+    retried = post(client, payload, "dup-key")
+    assert retried.status_code == 202
+    assert pending_ids(redis_client, key_prefix) == [retried.get_json()["comment"]["id"]]
+    # From now on the key keeps this answer.
+    assert answer(post(client, payload, "dup-key")) == answer(retried)
+    assert len(comment_keys(redis_client, key_prefix)) == 1
 
 
-def test_a_refused_closed_answer_is_replayed_as_is(
+def test_a_refused_closed_answer_frees_the_key(
     make_app: AppFactory, redis_client: redis.Redis, key_prefix: str
 ) -> None:
-    """A 403 for a closed article stays the answer to the key after the article reopens."""
+    """A 403 for a closed article is not kept: after the article reopens the retry is accepted."""
     client = make_app().test_client()
     payload = reply()
     client.post(f"/api/v1/moderation/articles/{ARTICLE}/close", headers=MODERATOR)
     refused = post(client, payload, "closed-key")
     assert refused.status_code == 403
     assert refused.get_json()["message"] == CLOSED
+    assert idempotency_keys(redis_client, key_prefix) == []
     client.post(f"/api/v1/moderation/articles/{ARTICLE}/reopen", headers=MODERATOR)
-    assert answer(post(client, payload, "closed-key")) == answer(refused)
-    assert comment_keys(redis_client, key_prefix) == []
-    assert post(client, payload, None).status_code == 202
+    retried = post(client, payload, "closed-key")
+    assert retried.status_code == 202
+    assert pending_ids(redis_client, key_prefix) == [retried.get_json()["comment"]["id"]]
 
 
-def test_a_flood_refusal_is_replayed_with_its_retry_after(make_app: AppFactory) -> None:
-    """A 429 is replayed with the same body and the same Retry-After."""
+def test_a_flood_refusal_is_not_kept_and_the_retry_after_the_wait_is_accepted(
+    make_app: AppFactory, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    """A 429 with a key keeps nothing; once the flood mark expires the same key is accepted."""
     client = make_app(flood_interval=15).test_client()
-    assert post(client, reply(), None).status_code == 202
+    first = post(client, reply(), None).get_json()["comment"]
     payload = reply()
     refused = post(client, payload, "flood-key")
     assert refused.status_code == 429
     assert refused.get_json()["message"] == FLOOD
     assert 1 <= int(refused.headers["Retry-After"]) <= 15
-    assert answer(post(client, payload, "flood-key")) == answer(refused)
+    assert idempotency_keys(redis_client, key_prefix) == []
+    # The reader waits Retry-After: the flood marks expire (here, at once).
+    marks = list(redis_client.scan_iter(match=f"{key_prefix}:*flood*"))
+    assert marks
+    redis_client.delete(*marks)
+    retried = post(client, payload, "flood-key")
+    assert retried.status_code == 202, retried.get_json()
+    assert pending_ids(redis_client, key_prefix) == sorted(
+        [first["id"], retried.get_json()["comment"]["id"]]
+    )
+    assert len(idempotency_keys(redis_client, key_prefix)) == 1
+    assert answer(post(client, payload, "flood-key")) == answer(retried)
+    assert len(comment_keys(redis_client, key_prefix)) == 2
+
+
+def test_a_rate_limit_refusal_is_not_kept(
+    make_app: AppFactory, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    """A 429 from the rate limits keeps nothing either; the window's end lets the key in."""
+    client = make_app(rate_limits="1/minute").test_client()
+    assert post(client, reply(), None).status_code == 202
+    payload = reply()
+    refused = post(client, payload, "rate-key")
+    assert refused.status_code == 429
+    assert idempotency_keys(redis_client, key_prefix) == []
+    windows = list(redis_client.scan_iter(match=f"{key_prefix}:*limits*"))
+    assert windows
+    redis_client.delete(*windows)
+    assert post(client, payload, "rate-key").status_code == 202
+    assert len(comment_keys(redis_client, key_prefix)) == 2
 
 
 def test_a_503_frees_the_key_for_a_later_retry(

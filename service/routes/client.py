@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from flask import request
 
+from service.addresses import IPNetwork, in_any, normalize_address
 
-def client_ip(trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str:
-    """Give the client's IP: the socket peer, or behind trusted proxies the first address
-    in X-Forwarded-For, from the right, that is not one of them."""
-    peer = request.remote_addr or ""
-    if not _is_trusted(peer, trusted_proxies):
+
+def client_ip(trusted_proxies: list[IPNetwork]) -> str:
+    """Give the client's IP, canonically spelled: the socket peer, or behind trusted proxies
+    the first address in X-Forwarded-For, from the right, that is not one of them.
+
+    A hop may carry a port (`198.51.100.20:5555`, `[2001:db8::1]:443`) and an IPv4 client may
+    show as IPv4-mapped IPv6 (`::ffff:203.0.113.9`); both are read as the plain address.
+    """
+    peer = normalize_address(request.remote_addr or "") or request.remote_addr or ""
+    if not in_any(peer, trusted_proxies):
         return peer
     hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
     for hop in reversed([hop for hop in hops if hop]):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
+        address = normalize_address(hop)
+        if address is None:
             return peer
-        if not _is_trusted(hop, trusted_proxies):
-            return hop
+        if not in_any(address, trusted_proxies):
+            return address
     return peer
-
-
-def _is_trusted(
-    address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
-) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)

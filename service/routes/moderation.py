@@ -8,10 +8,12 @@ from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from service.addresses import normalize_address
 from service.comments import Submission
 from service.models import Decision
 from service.moderation import QueueSearch
 from service.routes import services
+from service.routes.client import client_ip
 from service.schemas import (
     ArticleListQuerySchema,
     ArticleListSchema,
@@ -42,14 +44,29 @@ blp = Blueprint(
 )
 
 
+TOO_MANY_FAILURES = "Too many wrong moderator tokens from your address. Please wait."
+
+
 @blp.before_request
 def authenticate() -> None:
-    """Let a request through only with a moderator's token; remember who it is."""
+    """Let a request through only with a moderator's token; remember who it is.
+
+    A client that presented `moderator_failure_limits` wrong tokens gets 429 until the window
+    passes, whatever token it sends then, so guessing cannot tell a right token by its answer.
+    """
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     presented = presented.strip()
+    moderators = services().moderators
+    comments = services().comments
+    client = comments.client_hash(client_ip(comments.admission.trusted_proxies))
+    wait = moderators.wait_before_trying(client)
+    if wait is not None:
+        abort(429, message=TOO_MANY_FAILURES, headers={"Retry-After": str(wait)})
     moderator = None
     if scheme.lower() == "bearer" and presented:
-        moderator = services().moderators.identify(presented)
+        moderator = moderators.identify(presented)
+        if moderator is None:
+            moderators.count_failure(client)
     if moderator is None:
         abort(401, message="A moderator token is required.")
     g.moderator = moderator
@@ -66,7 +83,7 @@ class ModerationQueue(MethodView):
         """List comments in one state; pending ones oldest first."""
         search = QueueSearch(
             email=query["email"],
-            ip=str(query["ip"]) if query["ip"] else None,
+            ip=normalize_address(str(query["ip"])) if query["ip"] else None,
             text=query["q"],
         )
         return services().moderation.queue(

@@ -6,11 +6,14 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
+from flask_smorest import abort
+from marshmallow import ValidationError
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import AWAITING_MODERATION
 from service.demo import demo_article
 from service.routes import services
+from service.schemas import CommentsPageQuerySchema
 
 blp = Blueprint("pages", __name__)
 
@@ -77,11 +80,11 @@ def moderate() -> Response:
 @blp.get("/articles/<article_id:article_id>/comments")
 def comments_page(article_id: str) -> Response:
     """Show an article's comments and the reply form without JavaScript."""
-    page = request.args.get("page", "1")
-    posted = request.args.get("posted") is not None
-    return render_comments_page(
-        article_id, page=int(page) if page.isdigit() and int(page) > 0 else 1, posted=posted
-    )
+    try:
+        query = CommentsPageQuerySchema().load(request.args)
+    except ValidationError as error:
+        abort(422, errors={"query": error.messages})
+    return render_comments_page(article_id, page=query["page"], posted=query["posted"] is not None)
 
 
 def render_comments_page(

@@ -49,7 +49,10 @@ IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "required": False,
     "schema": {"type": "string", "maxLength": 255},
-    "description": "Retries with the same key get the first answer; kept for 24 hours.",
+    "description": (
+        "Retries with the same key get the answer that accepted the comment (kept 24 hours); "
+        "a refusal is not kept, so a retry after Retry-After is judged again."
+    ),
 }
 MAX_USER_AGENT = 512
 HTML_OR_JSON = ["application/json", "text/html"]
