@@ -8,8 +8,11 @@ import re
 import urllib.request
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 
+from service.keys import Keys
+from service.models import Status
 from service.observability import JsonFormatter, client_network
 from tests.helpers import reply, submit
 
@@ -78,3 +81,29 @@ def test_metrics_under_gunicorn_come_from_the_multiprocess_files(live_server: st
         r'comments_http_requests_total\{route="/healthz",status="200"\} (\S+)', body
     )
     assert float(count) >= 3
+
+
+def test_queue_gauges_under_gunicorn_are_one_fresh_series(
+    live_server: str, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    scrapes = []
+    for _ in range(3):
+        with urllib.request.urlopen(f"{live_server}/metrics") as answer:
+            scrapes.append(answer.read().decode())
+    for body in scrapes:
+        # Never a per-process series from a gauge file (`comments_pending{pid="…"}`) beside it.
+        assert re.findall(r"^comments_pending\b.*$", body, re.MULTILINE) == ["comments_pending 0.0"]
+        assert len(re.findall(r"^comments_oldest_pending_age_seconds\b", body, re.MULTILINE)) == 1
+    assert "pid=" not in scrapes[-1]
+    # Read from the store at scrape time: a comment waiting now shows in the next scrape.
+    submitted = urllib.request.Request(
+        f"{live_server}/api/v1/articles/article-1/comments",
+        data=json.dumps(reply()).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(submitted) as answer:
+        assert answer.status == 202
+    assert redis_client.zcard(Keys(key_prefix).queue(Status.PENDING)) == 1
+    with urllib.request.urlopen(f"{live_server}/metrics") as answer:
+        body = answer.read().decode()
+    assert re.findall(r"^comments_pending\b.*$", body, re.MULTILINE) == ["comments_pending 1.0"]

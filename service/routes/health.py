@@ -45,10 +45,4 @@ def readyz() -> Any:
 @blp.response(200, content_type="text/plain")
 def metrics() -> Any:
     """Give the service's metrics in the Prometheus text format."""
-    stats = services().moderation.stats()
-    return metrics_response(
-        {
-            "comments_pending": stats["counts"]["pending"],
-            "comments_oldest_pending_age_seconds": stats["oldest_pending_age_seconds"] or 0,
-        }
-    )
+    return metrics_response(services().moderation.stats)
