@@ -108,6 +108,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     api = Api(app)
     api.spec.components.security_scheme("moderatorToken", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("metricsToken", {"type": "http", "scheme": "bearer"})
     register_converters(app, api)
     for blueprint in (public.blp, moderation.blp, data_rights.blp, health.blp):
         api.register_blueprint(blueprint)

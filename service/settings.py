@@ -20,7 +20,9 @@ DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 LOCATOR_VARIABLES = frozenset({"COMMENTS_ENV", "COMMENTS_CONFIG_DIR"})
 ENVIRONMENTS = ("development", "production")
 # Read only from the environment: never from a file that might be committed.
-SECRET_SETTINGS = frozenset({"secret_key", "moderator_tokens", "webhook_secret", "smtp_password"})
+SECRET_SETTINGS = frozenset(
+    {"secret_key", "moderator_tokens", "webhook_secret", "smtp_password", "metrics_token"}
+)
 
 
 class SettingsError(ValueError):
@@ -60,6 +62,8 @@ class Settings:
     max_pending: int = 100000
     purge_after_days: int = 30
     log_level: str = "INFO"
+    # The bearer token Prometheus presents for /metrics; without one, production hides /metrics.
+    metrics_token: str = ""
     # Webhooks: where comment events go, and the secret their HMAC-SHA256 signatures use.
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = ""
@@ -208,6 +212,8 @@ def _checked(settings: Settings) -> Settings:
         limits.parse_many(settings.rate_limits) if settings.rate_limits else None
     except ValueError as error:
         raise SettingsError(f"invalid trusted_proxies or rate_limits: {error}") from error
+    if settings.metrics_token and len(settings.metrics_token) < 16:
+        raise SettingsError("metrics_token must be 16 characters or more")
     if settings.is_production:
         if len(settings.secret_key) < 32:
             raise SettingsError("production needs COMMENTS_SECRET_KEY of 32 characters or more")

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import urllib.request
+from pathlib import Path
 
 import pytest
 import redis
@@ -14,7 +15,11 @@ from flask.testing import FlaskClient
 from service.keys import Keys
 from service.models import Status
 from service.observability import JsonFormatter, client_network
+from service.settings import SettingsError, load_settings
+from tests.conftest import ClientFactory
 from tests.helpers import reply, submit
+
+METRICS_TOKEN = "metrics-token-0123456789"
 
 
 def test_request_ids_are_honoured_or_made(client: FlaskClient) -> None:
@@ -81,6 +86,64 @@ def test_metrics_under_gunicorn_come_from_the_multiprocess_files(live_server: st
         r'comments_http_requests_total\{route="/healthz",status="200"\} (\S+)', body
     )
     assert float(count) >= 3
+
+
+def test_metrics_need_the_metrics_token_when_one_is_set(make_client: ClientFactory) -> None:
+    client = make_client(metrics_token=METRICS_TOKEN)
+    submit(client)
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789"},
+        {"Authorization": METRICS_TOKEN},
+    ):
+        refused = client.get("/metrics", headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+        assert refused.get_json() == {
+            "code": 401,
+            "status": "Unauthorized",
+            "message": "The metrics token is required.",
+        }
+        assert "comments_submissions_total" not in refused.get_data(as_text=True)
+    allowed = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert allowed.status_code == 200
+    assert 'comments_submissions_total{outcome="pending"}' in allowed.get_data(as_text=True)
+    assert "comments_pending 1.0" in allowed.get_data(as_text=True)
+
+
+def test_production_without_a_metrics_token_shows_no_metrics(make_client: ClientFactory) -> None:
+    client = make_client(env="production")
+    submit(client)
+    hidden = client.get("/metrics")
+    assert hidden.status_code == 404
+    assert hidden.get_json()["code"] == 404
+    assert "comments_" not in hidden.get_data(as_text=True)
+    # The rest of the service answers as usual.
+    assert client.get("/healthz").status_code == 200
+
+
+def test_production_with_a_metrics_token_serves_metrics_to_its_holder(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client(env="production", metrics_token=METRICS_TOKEN)
+    assert client.get("/metrics").status_code == 401
+    answer = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert answer.status_code == 200 and "comments_pending 0.0" in answer.get_data(as_text=True)
+
+
+def test_a_short_metrics_token_is_refused() -> None:
+    with pytest.raises(SettingsError, match="metrics_token"):
+        load_settings({"metrics_token": "short"}, environ={})
+
+
+def test_the_metrics_token_is_read_from_the_environment_only(tmp_path: Path) -> None:
+    assert load_settings(environ={"COMMENTS_METRICS_TOKEN": METRICS_TOKEN}).metrics_token == (
+        METRICS_TOKEN
+    )
+    (tmp_path / "defaults.toml").write_text(f'metrics_token = "{METRICS_TOKEN}"\n')
+    (tmp_path / "development.toml").write_text("")
+    with pytest.raises(SettingsError, match="metrics_token"):
+        load_settings(environ={"COMMENTS_CONFIG_DIR": str(tmp_path)})
 
 
 def test_queue_gauges_under_gunicorn_are_one_fresh_series(
