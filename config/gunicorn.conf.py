@@ -23,6 +23,8 @@ limit_request_field_size = 8190
 # the client's network only), so gunicorn's own access log stays off.
 accesslog = None
 errorlog = "-"
+# Gunicorn names a client whose request it could not parse; keep only its network.
+logger_class = "service.server_log.PrivateAddressLogger"
 
 # Metrics from every worker, gathered by /metrics (prometheus-client's multiprocess mode).
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -31,6 +31,8 @@ from service.settings import Settings, load_settings
 from service.store import Store
 
 EXTENSION = "news_comments"
+# Always answered, whatever trusted_hosts says: health checks call the service on loopback.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         RETRY_AFTER_SECONDS=settings.retry_after_seconds,
+        # Without a list, any Host header is believed and echoed in redirects (Werkzeug's
+        # merge-slashes 308, say); an untrusted one gets 400.
+        TRUSTED_HOSTS=[*settings.trusted_hosts, *LOOPBACK_HOSTS]
+        if settings.trusted_hosts
+        else None,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

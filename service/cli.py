@@ -48,16 +48,22 @@ def free_port() -> int:
 
 def _secret_file(path: Path, make: str) -> str:
     """Read a secret kept under var/, creating it (readable by the owner only) on first run."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(make + "\n")
-        path.chmod(0o600)
-    return path.read_text().strip()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        # Created 0600 at once: never readable by others, not even between create and chmod.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as secret:
+        secret.write(make + "\n")
+    return make
 
 
 def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start a persistent Redis-compatible server under `data_dir`; answer it and its URL."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Readers' sealed data and the queue: for the owner only (an older checkout made it 0755).
+    data_dir.chmod(0o700)
     port = free_port()
     process = subprocess.Popen(
         [
@@ -78,18 +84,20 @@ def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
             "noeviction",
             "--logfile",
             str(data_dir / "server.log"),
-        ]  # fmt: skip
+        ],  # fmt: skip
+        # Its append-only files and log are created readable by the owner only.
+        umask=0o077,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-    for _ in range(100):
-        try:
-            client.ping()
-            return process, url
-        except redis.RedisError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.1)
+    with redis.Redis.from_url(url, socket_connect_timeout=0.5) as client:
+        for _ in range(100):
+            try:
+                client.ping()
+                return process, url
+            except redis.RedisError:
+                if process.poll() is not None:
+                    break
+                time.sleep(0.1)
     process.terminate()
     sys.exit(f"The embedded Redis did not start; see {data_dir / 'server.log'}.")
 

@@ -54,6 +54,9 @@ class Settings:
     flood_interval: int = 15
     rate_limits: str = "5/minute;30/hour"
     trusted_proxies: tuple[str, ...] = ()
+    # Host names this service answers to (Flask's TRUSTED_HOSTS; ".example.com" takes its
+    # subdomains); loopback names are always trusted, for health checks. Needed in production.
+    trusted_hosts: tuple[str, ...] = ()
     disallowed_words: tuple[str, ...] = ()
     moderation_words: tuple[str, ...] = ()
     max_links: int = 2
@@ -219,6 +222,10 @@ def _checked(settings: Settings) -> Settings:
             raise SettingsError("production needs COMMENTS_SECRET_KEY of 32 characters or more")
         if not settings.moderator_tokens:
             raise SettingsError("production needs at least one COMMENTS_MODERATOR_TOKENS entry")
+        if not settings.trusted_hosts:
+            raise SettingsError(
+                "production needs COMMENTS_TRUSTED_HOSTS, the host names the service answers to"
+            )
         return settings
     if not settings.secret_key:
         # An ephemeral secret keeps a development server usable, but what it encrypts cannot

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import urllib.request
 from pathlib import Path
 
 import pytest
 import redis
 from flask.testing import FlaskClient
+from port_for import get_port
 
 from service.keys import Keys
 from service.models import Status
 from service.observability import JsonFormatter, client_network
+from service.server_log import redact_client_addresses
 from service.settings import SettingsError, load_settings
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, start_gunicorn, stop_gunicorn, wait_until_answers
 from tests.helpers import reply, submit
 
 METRICS_TOKEN = "metrics-token-0123456789"
@@ -112,7 +115,7 @@ def test_metrics_need_the_metrics_token_when_one_is_set(make_client: ClientFacto
 
 
 def test_production_without_a_metrics_token_shows_no_metrics(make_client: ClientFactory) -> None:
-    client = make_client(env="production")
+    client = make_client(env="production", trusted_hosts="localhost")
     submit(client)
     hidden = client.get("/metrics")
     assert hidden.status_code == 404
@@ -125,7 +128,7 @@ def test_production_without_a_metrics_token_shows_no_metrics(make_client: Client
 def test_production_with_a_metrics_token_serves_metrics_to_its_holder(
     make_client: ClientFactory,
 ) -> None:
-    client = make_client(env="production", metrics_token=METRICS_TOKEN)
+    client = make_client(env="production", trusted_hosts="localhost", metrics_token=METRICS_TOKEN)
     assert client.get("/metrics").status_code == 401
     answer = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert answer.status_code == 200 and "comments_pending 0.0" in answer.get_data(as_text=True)
@@ -170,3 +173,41 @@ def test_queue_gauges_under_gunicorn_are_one_fresh_series(
     with urllib.request.urlopen(f"{live_server}/metrics") as answer:
         body = answer.read().decode()
     assert re.findall(r"^comments_pending\b.*$", body, re.MULTILINE) == ["comments_pending 1.0"]
+
+
+@pytest.mark.parametrize(
+    ("message", "redacted"),
+    [
+        (
+            "Invalid request from ip=203.0.113.77: Invalid HTTP method",
+            "Invalid request from ip=203.0.113.0/24: Invalid HTTP method",
+        ),
+        (
+            "Invalid request from ip=2001:db8:1:2::5: bad",
+            "Invalid request from ip=2001:db8:1::/48: bad",
+        ),
+        ("from ip=[2001:db8:1:2::5]: bad", "from ip=2001:db8:1::/48: bad"),
+        ("from ip=2001:db8::: bad", "from ip=2001:db8::/48: bad"),
+        ("Listening at: http://127.0.0.1:8000 (7)", "Listening at: http://127.0.0.1:8000 (7)"),
+    ],
+)
+def test_gunicorn_names_only_a_clients_network(message: str, redacted: str) -> None:
+    assert redact_client_addresses(message) == redacted
+
+
+def test_gunicorn_error_log_never_holds_a_full_client_address(
+    redis_url: str, key_prefix: str, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    port = get_port(None)
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(redis_url, key_prefix, port, log)
+    try:
+        wait_until_answers(f"http://127.0.0.1:{port}", server, log)
+        with socket.create_connection(("127.0.0.1", port)) as connection:
+            connection.sendall(b"NOT A REQUEST\r\n\r\n")
+            assert connection.recv(1024).startswith(b"HTTP/1.1 400")
+    finally:
+        stop_gunicorn(server)
+    output = log.read_text()
+    assert "Invalid request from ip=127.0.0.0/24" in output
+    assert "ip=127.0.0.1" not in output

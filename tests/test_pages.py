@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import redis
 from flask.testing import FlaskClient
 
@@ -93,3 +95,16 @@ def test_json_clients_still_get_json_errors(client: FlaskClient) -> None:
     )
     assert response.status_code == 422
     assert list(response.get_json()["errors"]["form"]) == ["email"]
+
+
+def test_moderators_sign_in_never_puts_the_token_in_a_url(client: FlaskClient) -> None:
+    page = client.get("/moderate").get_data(as_text=True)
+    [sign_in] = re.findall(r'<form id="sign-in"[^>]*>', page)
+    assert 'method="post"' in sign_in
+    [token_input] = re.findall(r'<input id="token"[^>]*>', page)
+    assert "name=" not in token_input
+    # Enter before the script ran: the form posts (nothing named), and goes back to the page.
+    posted = client.post("/moderate", data={})
+    assert posted.status_code == 303
+    assert posted.headers["Location"] == "/moderate"
+    assert posted.headers["Cache-Control"] == "no-store"

@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import AWAITING_MODERATION
@@ -62,6 +71,15 @@ def _static(filename: str) -> BaseResponse:
     response = send_from_directory(static, filename, max_age=WIDGET_MAX_AGE)
     # Any site may load the widget; the API itself answers only allowed origins.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@blp.post("/moderate")
+def moderate_form_posted() -> BaseResponse:
+    """Send a sign-in posted before the page's script ran back to the page (no token is sent:
+    the token field has no name, and the form posts, so it never lands in a URL)."""
+    response = redirect(url_for("pages.moderate"), 303)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
