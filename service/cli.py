@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import redis
 
+from service.serving import CannotServe, check_address_free, run_lock
+
 if TYPE_CHECKING:
     from service import Services
 
@@ -87,6 +89,8 @@ def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         ],  # fmt: skip
         # Its append-only files and log are created readable by the owner only.
         umask=0o077,
+        # Its own session: a terminal's Ctrl-C reaches gunicorn, and `serve` stops Redis after.
+        start_new_session=True,
     )
     url = f"redis://127.0.0.1:{port}/0"
     with redis.Redis.from_url(url, socket_connect_timeout=0.5) as client:
@@ -103,43 +107,74 @@ def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def serve() -> int:
-    """Run the service under gunicorn, with an embedded Redis when REDIS_URL is not set."""
+    """Run the service under gunicorn, with an embedded Redis when REDIS_URL is not set; one
+    per folder (a lock on var/), and only on a port no other program holds."""
     env = dict(os.environ)
+    host = env.setdefault("HOST", "127.0.0.1")
     port = env.setdefault("PORT", "8000")
-    env.setdefault("HOST", "127.0.0.1")
-    secret = _secret_file(VAR_DIR / "secret_key", secrets.token_urlsafe(48))
-    token = _secret_file(VAR_DIR / "moderator_token", secrets.token_urlsafe(24))
+    if not port.isdecimal():
+        sys.exit(f"PORT must be a port number, not {port!r}.")
+    # Ctrl-C or SIGTERM: requests under way get 2 seconds, not a deployment's 20.
+    env.setdefault("GUNICORN_GRACEFUL_TIMEOUT", "2")
+    var_dir = Path(env.get("COMMENTS_VAR_DIR") or VAR_DIR)
+    try:
+        with run_lock(var_dir):
+            check_address_free(host, int(port))
+            return _serve_with_redis(env, var_dir)
+    except CannotServe as refusal:
+        sys.exit(str(refusal))
+
+
+def _serve_with_redis(env: dict[str, str], var_dir: Path) -> int:
+    """Start the embedded Redis if needed, then gunicorn; stop the Redis last."""
+    secret = _secret_file(var_dir / "secret_key", secrets.token_urlsafe(48))
+    token = _secret_file(var_dir / "moderator_token", secrets.token_urlsafe(24))
     env.setdefault("COMMENTS_SECRET_KEY", secret)
     env.setdefault("COMMENTS_MODERATOR_TOKENS", f"editor:{token}")
 
     embedded: subprocess.Popen[bytes] | None = None
     if not env.get("REDIS_URL"):
-        embedded, env["REDIS_URL"] = start_embedded_redis(VAR_DIR / "redis")
-        print(f"Embedded Redis on {env['REDIS_URL']}, data in {VAR_DIR / 'redis'}")
-    base = f"http://{env['HOST']}:{port}"
-    print(
-        f"\nComments service on {base}\n"
-        f"  API document:     {base}/openapi.json\n"
-        f"  Readiness:        {base}/readyz\n"
-        f"  Moderator token:  {token}  (moderator 'editor', kept in var/moderator_token)\n"
-        f"  Try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/moderation/comments\n",
-        flush=True,
-    )
+        embedded, env["REDIS_URL"] = start_embedded_redis(var_dir / "redis")
+        print(f"Embedded Redis on {env['REDIS_URL']}, data in {var_dir / 'redis'}")
+    try:
+        base = f"http://{env['HOST']}:{env['PORT']}"
+        print(
+            f"\nComments service on {base}\n"
+            f"  API document:     {base}/openapi.json\n"
+            f"  Readiness:        {base}/readyz\n"
+            f"  Moderator token:  {token}  (moderator 'editor', kept in var/moderator_token)\n"
+            f"  Try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/moderation/comments\n",
+            flush=True,
+        )
+        return _run_gunicorn(env)
+    finally:
+        if embedded is not None:
+            embedded.terminate()
+            embedded.wait(timeout=10)
+            print("Embedded Redis stopped.", flush=True)
+
+
+def _run_gunicorn(env: dict[str, str]) -> int:
+    """Run gunicorn until it exits: SIGTERM stops it gracefully, Ctrl-C at once."""
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "service.wsgi:app"],
         env=env,
         cwd=PROJECT_DIR,
     )
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
-    try:
-        return server.wait()
-    except KeyboardInterrupt:
-        server.terminate()
-        return server.wait()
-    finally:
-        if embedded is not None:
-            embedded.terminate()
-            embedded.wait(timeout=10)
+    interrupted = False
+    while True:
+        try:
+            code = server.wait()
+            # Stopped by Ctrl-C, as asked: a clean exit.
+            return 0 if interrupted and code in (0, -signal.SIGINT) else code
+        except KeyboardInterrupt:
+            # A terminal's Ctrl-C reached gunicorn too; a second one does not wait any longer.
+            if interrupted:
+                server.kill()
+            else:
+                server.send_signal(signal.SIGINT)
+            interrupted = True
 
 
 @contextlib.contextmanager

@@ -46,7 +46,7 @@ class _RedactClientAddresses(logging.Filter):
 _REDACT = _RedactClientAddresses()
 
 
-class PrivateAddressLogger(Logger):  # type: ignore[misc]
+class GunicornLogger(Logger):  # type: ignore[misc]
     """Gunicorn's logger, keeping only the network of a client named in its error log."""
 
     def setup(self, cfg: Any) -> None:

@@ -16,8 +16,9 @@ import limits
 # The settings files sit beside the package in a checkout; an installed copy is told where they
 # are with COMMENTS_CONFIG_DIR (the Docker image does).
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-# COMMENTS_* variables that choose where settings come from rather than being settings.
-LOCATOR_VARIABLES = frozenset({"COMMENTS_ENV", "COMMENTS_CONFIG_DIR"})
+# COMMENTS_* variables that choose where settings (or `news-comments serve`'s var/) come from
+# rather than being settings.
+LOCATOR_VARIABLES = frozenset({"COMMENTS_ENV", "COMMENTS_CONFIG_DIR", "COMMENTS_VAR_DIR"})
 ENVIRONMENTS = ("development", "production")
 # Read only from the environment: never from a file that might be committed.
 SECRET_SETTINGS = frozenset(
