@@ -126,6 +126,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             resources={r"/api/v1/(articles|counts)(/.*)?": {}},
             origins=settings.cors_origins,
             expose_headers=["Location", "Retry-After", "ETag"],
+            # CORS headers only for an allowed Origin; `Vary: Origin` comes once, from the
+            # public blueprint (flask-cors would add a second one).
+            always_send=False,
+            vary_header=False,
         )
     register_observability(app)
     register_request_limits(app)

@@ -140,6 +140,8 @@ def _serve_with_redis(env: dict[str, str], var_dir: Path) -> int:
         base = f"http://{env['HOST']}:{env['PORT']}"
         print(
             f"\nComments service on {base}\n"
+            f"  Demo article:     {base}/\n"
+            f"  Moderation:       {base}/moderate  (sign in with the token below)\n"
             f"  API document:     {base}/openapi.json\n"
             f"  Readiness:        {base}/readyz\n"
             f"  Moderator token:  {token}  (moderator 'editor', kept in var/moderator_token)\n"

@@ -168,7 +168,7 @@ class CommentService:
             sealed,
             locator,
             self.store.flood_marks(candidate.ip_hash, candidate.email_hash),
-            self.admission.settings.flood_interval * 1000,
+            self.admission.flood_interval_ms(submission.ip),
             self.admission.settings.max_pending,
         )
         try:

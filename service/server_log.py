@@ -2,7 +2,8 @@
 
 Gunicorn writes "Invalid request from ip=203.0.113.7: …" for a malformed request; the service
 never logs a reader's full IP, so its logger keeps only the /24 or /48, as the request log does.
-Set in config/gunicorn.conf.py (`logger_class`).
+With reuse_port each worker binds its own socket, and gunicorn's "Listening at:" line would
+name no address: the logger names the configured one. Set in config/gunicorn.conf.py.
 """
 
 from __future__ import annotations
@@ -34,8 +35,27 @@ def redact_client_addresses(message: str) -> str:
     return _CLIENT_ADDRESS.sub(_network_of, message)
 
 
-class _RedactClientAddresses(logging.Filter):
+def bound_addresses(addresses: list[Any]) -> str:
+    """Name gunicorn's bind addresses as it does: http://host:port, unix:path."""
+    names = []
+    for address in addresses:
+        if isinstance(address, tuple):
+            host = f"[{address[0]}]" if ":" in str(address[0]) else address[0]
+            names.append(f"http://{host}:{address[1]}")
+        else:
+            names.append(f"unix:{address}")
+    return ",".join(names)
+
+
+class _ServiceLogFilter(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.listening_at = ""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.msg == LISTENING_AT and isinstance(args, tuple) and args and not args[0]:
+            record.args = (self.listening_at, *args[1:])
         message = record.getMessage()
         redacted = redact_client_addresses(message)
         if redacted != message:
@@ -43,13 +63,18 @@ class _RedactClientAddresses(logging.Filter):
         return True
 
 
-_REDACT = _RedactClientAddresses()
+LISTENING_AT = "Listening at: %s (%s)"
 
 
 class GunicornLogger(Logger):  # type: ignore[misc]
-    """Gunicorn's logger, keeping only the network of a client named in its error log."""
+    """Gunicorn's logger: a client's network only, and the address it listens at."""
 
     def setup(self, cfg: Any) -> None:
         """Set up gunicorn's logs, then filter the error log."""
         super().setup(cfg)
-        self.error_log.addFilter(_REDACT)
+        service_filter = _ServiceLogFilter()
+        service_filter.listening_at = bound_addresses(list(cfg.address))
+        for old in list(self.error_log.filters):
+            if isinstance(old, _ServiceLogFilter):
+                self.error_log.removeFilter(old)
+        self.error_log.addFilter(service_filter)

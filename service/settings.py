@@ -53,6 +53,9 @@ class Settings:
     close_after_days: int = 0
     blocked_action: str = "refuse"
     flood_interval: int = 15
+    # Development only: this machine's own address (127.0.0.1, ::1) is never held back by the
+    # flood rule, so a curl and then the browser may post in turn.
+    flood_exempts_loopback: bool = False
     rate_limits: str = "5/minute;30/hour"
     trusted_proxies: tuple[str, ...] = ()
     # Host names this service answers to (Flask's TRUSTED_HOSTS; ".example.com" takes its
@@ -219,6 +222,8 @@ def _checked(settings: Settings) -> Settings:
     if settings.metrics_token and len(settings.metrics_token) < 16:
         raise SettingsError("metrics_token must be 16 characters or more")
     if settings.is_production:
+        if settings.flood_exempts_loopback:
+            raise SettingsError("flood_exempts_loopback is for development only")
         if len(settings.secret_key) < 32:
             raise SettingsError("production needs COMMENTS_SECRET_KEY of 32 characters or more")
         if not settings.moderator_tokens:

@@ -205,3 +205,14 @@ def test_ctrl_c_after_a_browser_visit_stops_gunicorn_then_the_redis(
     assert output.index("Shutting down: Master") < output.index("Embedded Redis stopped.")
     redis_log = (tmp_path / "var" / "redis" / "server.log").read_text()
     assert "Received SIGTERM" in redis_log and "Received SIGINT" not in redis_log
+
+
+def test_serve_names_its_pages_and_gunicorn_its_address(
+    served: tuple[str, subprocess.Popen[bytes], Path],
+) -> None:
+    base, _, log = served
+    output = log.read_text()
+    assert f"  Demo article:     {base}/\n" in output
+    assert f"  Moderation:       {base}/moderate" in output
+    assert f"Listening at: {base} (" in output
+    assert "Listening at:  (" not in output
