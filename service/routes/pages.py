@@ -66,6 +66,14 @@ def widget_styles() -> BaseResponse:
     return _static("embed.css")
 
 
+@blp.get("/favicon.ico")
+def favicon() -> BaseResponse:
+    """Serve the site's icon (browsers ask for it on every page)."""
+    return send_from_directory(
+        current_app.static_folder or "", "favicon.ico", max_age=86400, mimetype="image/x-icon"
+    )
+
+
 def _static(filename: str) -> BaseResponse:
     static = current_app.static_folder or ""
     response = send_from_directory(static, filename, max_age=WIDGET_MAX_AGE)
@@ -94,12 +102,27 @@ def moderate() -> Response:
 
 @blp.get("/articles/<article_id:article_id>/comments")
 def comments_page(article_id: str) -> Response:
-    """Show an article's comments and the reply form without JavaScript."""
+    """Show an article's comments and the reply form without JavaScript; `reply_to` opens the
+    form as a reply to that comment."""
     page = request.args.get("page", "1")
     posted = request.args.get("posted") is not None
     return render_comments_page(
-        article_id, page=int(page) if page.isdigit() and int(page) > 0 else 1, posted=posted
+        article_id,
+        page=int(page) if page.isdigit() and int(page) > 0 else 1,
+        posted=posted,
+        reply_to=request.args.get("reply_to"),
     )
+
+
+def _find_comment(comments: list[dict[str, Any]], comment_id: str) -> dict[str, Any] | None:
+    """Find a published comment, at any depth, in a page of threads."""
+    for comment in comments:
+        if comment.get("id") == comment_id:
+            return comment
+        found = _find_comment(comment.get("replies") or [], comment_id)
+        if found is not None:
+            return found
+    return None
 
 
 def render_comments_page(
@@ -111,9 +134,13 @@ def render_comments_page(
     values: dict[str, Any] | None = None,
     message: str | None = None,
     status: int = 200,
+    reply_to: str | None = None,
 ) -> Response:
     """Render the no-JavaScript comment section, with a submission's errors when there are."""
     listing = json.loads(services().comments.published(article_id, page, 50, "oldest").body)
+    # A reply: the comment named by the Reply link, or by the form that came back with errors.
+    reply_to = reply_to or (values or {}).get("parent_id") or None
+    parent = _find_comment(listing["comments"], reply_to) if reply_to else None
     frame_ancestors = " ".join(["'self'", *services().settings.cors_origins])
     body = render_template(
         "comments.html",
@@ -123,5 +150,6 @@ def render_comments_page(
         errors=errors or {},
         values=values or {},
         message=message,
+        parent=parent if parent and not parent.get("removed") else None,
     )
     return _html(body, status, page_csp(frame_ancestors))
