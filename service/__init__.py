@@ -29,6 +29,8 @@ from service.store import Store
 from service.topology import RedisClient, Timeouts, connect
 
 EXTENSION = "news_comments"
+# Always answered, whatever trusted_hosts says: health checks call the service on loopback.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         RETRY_AFTER_SECONDS=settings.retry_after_seconds,
+        # Without a list, any Host header is believed and echoed in redirects (Werkzeug's
+        # merge-slashes 308, say); an untrusted one gets 400.
+        TRUSTED_HOSTS=[*settings.trusted_hosts, *LOOPBACK_HOSTS]
+        if settings.trusted_hosts
+        else None,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
@@ -115,6 +122,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     api = Api(app)
     api.spec.components.security_scheme("moderatorToken", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("metricsToken", {"type": "http", "scheme": "bearer"})
     register_converters(app, api)
     for blueprint in (public.blp, moderation.blp, data_rights.blp, health.blp):
         api.register_blueprint(blueprint)
@@ -125,6 +133,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             resources={r"/api/v1/(articles|counts)(/.*)?": {}},
             origins=settings.cors_origins,
             expose_headers=["Location", "Retry-After", "ETag"],
+            # CORS headers only for an allowed Origin; `Vary: Origin` comes once, from the
+            # public blueprint (flask-cors would add a second one).
+            always_send=False,
+            vary_header=False,
         )
     register_observability(app)
     register_request_limits(app)

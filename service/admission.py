@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -85,6 +86,13 @@ def duplicate_fingerprint(
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+def _is_loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
 class Admission:
     """Apply the submission rules against the settings and what the store knows."""
 
@@ -95,12 +103,19 @@ class Admission:
         self.held_words = WordList(settings.moderation_words)
         self.trusted_proxies = [normalize_network(network) for network in settings.trusted_proxies]
 
+    def flood_interval_ms(self, ip: str) -> int:
+        """Give the flood interval for a client: none for this machine with
+        `flood_exempts_loopback` (development, where one person tries the API and the page)."""
+        if self.settings.flood_exempts_loopback and _is_loopback(ip):
+            return 0
+        return self.settings.flood_interval * 1000
+
     def judge(self, candidate: Candidate, facts: AdmissionFacts, *, dry_run: bool) -> Verdict:
         """Run the rules in order; raise Refused, or give the comment's state and reasons."""
         verdict = Verdict(Status.PENDING)
         self._closed(facts)
         self._blocked(candidate, facts, verdict)
-        if self.settings.flood_interval > 0 and facts.flood_wait_ms > 0:
+        if self.flood_interval_ms(candidate.ip) > 0 and facts.flood_wait_ms > 0:
             raise Refused(
                 HTTPStatus.TOO_MANY_REQUESTS,
                 FLOOD_MESSAGE,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 import redis
 
 from service import topology
+from service.serving import CannotServe, check_address_free, run_lock
 from service.topology import RedisClient, TopologyError
 
 if TYPE_CHECKING:
@@ -52,16 +53,22 @@ def free_port() -> int:
 
 def _secret_file(path: Path, make: str) -> str:
     """Read a secret kept under var/, creating it (readable by the owner only) on first run."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(make + "\n")
-        path.chmod(0o600)
-    return path.read_text().strip()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        # Created 0600 at once: never readable by others, not even between create and chmod.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as secret:
+        secret.write(make + "\n")
+    return make
 
 
 def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start a persistent Redis-compatible server under `data_dir`; answer it and its URL."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Readers' sealed data and the queue: for the owner only (an older checkout made it 0755).
+    data_dir.chmod(0o700)
     port = free_port()
     process = subprocess.Popen(
         [
@@ -82,60 +89,97 @@ def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
             "noeviction",
             "--logfile",
             str(data_dir / "server.log"),
-        ]  # fmt: skip
+        ],  # fmt: skip
+        # Its append-only files and log are created readable by the owner only.
+        umask=0o077,
+        # Its own session: a terminal's Ctrl-C reaches gunicorn, and `serve` stops Redis after.
+        start_new_session=True,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-    for _ in range(100):
-        try:
-            client.ping()
-            return process, url
-        except redis.RedisError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.1)
+    with redis.Redis.from_url(url, socket_connect_timeout=0.5) as client:
+        for _ in range(100):
+            try:
+                client.ping()
+                return process, url
+            except redis.RedisError:
+                if process.poll() is not None:
+                    break
+                time.sleep(0.1)
     process.terminate()
     sys.exit(f"The embedded Redis did not start; see {data_dir / 'server.log'}.")
 
 
 def serve() -> int:
-    """Run the service under gunicorn, with an embedded Redis when REDIS_URL is not set."""
+    """Run the service under gunicorn, with an embedded Redis when REDIS_URL is not set; one
+    per folder (a lock on var/), and only on a port no other program holds."""
     env = dict(os.environ)
+    host = env.setdefault("HOST", "127.0.0.1")
     port = env.setdefault("PORT", "8000")
-    env.setdefault("HOST", "127.0.0.1")
-    secret = _secret_file(VAR_DIR / "secret_key", secrets.token_urlsafe(48))
-    token = _secret_file(VAR_DIR / "moderator_token", secrets.token_urlsafe(24))
+    if not port.isdecimal():
+        sys.exit(f"PORT must be a port number, not {port!r}.")
+    # Ctrl-C or SIGTERM: requests under way get 2 seconds, not a deployment's 20.
+    env.setdefault("GUNICORN_GRACEFUL_TIMEOUT", "2")
+    var_dir = Path(env.get("COMMENTS_VAR_DIR") or VAR_DIR)
+    try:
+        with run_lock(var_dir):
+            check_address_free(host, int(port))
+            return _serve_with_redis(env, var_dir)
+    except CannotServe as refusal:
+        sys.exit(str(refusal))
+
+
+def _serve_with_redis(env: dict[str, str], var_dir: Path) -> int:
+    """Start the embedded Redis if needed, then gunicorn; stop the Redis last."""
+    secret = _secret_file(var_dir / "secret_key", secrets.token_urlsafe(48))
+    token = _secret_file(var_dir / "moderator_token", secrets.token_urlsafe(24))
     env.setdefault("COMMENTS_SECRET_KEY", secret)
     env.setdefault("COMMENTS_MODERATOR_TOKENS", f"editor:{token}")
 
     embedded: subprocess.Popen[bytes] | None = None
     if not env.get("REDIS_URL"):
-        embedded, env["REDIS_URL"] = start_embedded_redis(VAR_DIR / "redis")
-        print(f"Embedded Redis on {env['REDIS_URL']}, data in {VAR_DIR / 'redis'}")
-    base = f"http://{env['HOST']}:{port}"
-    print(
-        f"\nComments service on {base}\n"
-        f"  API document:     {base}/openapi.json\n"
-        f"  Readiness:        {base}/readyz\n"
-        f"  Moderator token:  {token}  (moderator 'editor', kept in var/moderator_token)\n"
-        f"  Try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/moderation/comments\n",
-        flush=True,
-    )
+        embedded, env["REDIS_URL"] = start_embedded_redis(var_dir / "redis")
+        print(f"Embedded Redis on {env['REDIS_URL']}, data in {var_dir / 'redis'}")
+    try:
+        base = f"http://{env['HOST']}:{env['PORT']}"
+        print(
+            f"\nComments service on {base}\n"
+            f"  Demo article:     {base}/\n"
+            f"  Moderation:       {base}/moderate  (sign in with the token below)\n"
+            f"  API document:     {base}/openapi.json\n"
+            f"  Readiness:        {base}/readyz\n"
+            f"  Moderator token:  {token}  (moderator 'editor', kept in var/moderator_token)\n"
+            f"  Try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/moderation/comments\n",
+            flush=True,
+        )
+        return _run_gunicorn(env)
+    finally:
+        if embedded is not None:
+            embedded.terminate()
+            embedded.wait(timeout=10)
+            print("Embedded Redis stopped.", flush=True)
+
+
+def _run_gunicorn(env: dict[str, str]) -> int:
+    """Run gunicorn until it exits: SIGTERM stops it gracefully, Ctrl-C at once."""
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "service.wsgi:app"],
         env=env,
         cwd=PROJECT_DIR,
     )
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
-    try:
-        return server.wait()
-    except KeyboardInterrupt:
-        server.terminate()
-        return server.wait()
-    finally:
-        if embedded is not None:
-            embedded.terminate()
-            embedded.wait(timeout=10)
+    interrupted = False
+    while True:
+        try:
+            code = server.wait()
+            # Stopped by Ctrl-C, as asked: a clean exit.
+            return 0 if interrupted and code in (0, -signal.SIGINT) else code
+        except KeyboardInterrupt:
+            # A terminal's Ctrl-C reached gunicorn too; a second one does not wait any longer.
+            if interrupted:
+                server.kill()
+            else:
+                server.send_signal(signal.SIGINT)
+            interrupted = True
 
 
 def check_redis(url: str, prefix: str, client: RedisClient) -> str:

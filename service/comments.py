@@ -176,7 +176,7 @@ class CommentService:
             self.store.flood_marks(
                 candidate.ip_hash,
                 candidate.email_hash,
-                self.admission.settings.flood_interval * 1000,
+                self.admission.flood_interval_ms(submission.ip),
             ),
         )
         try:

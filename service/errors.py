@@ -7,7 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, SecurityError
 
 from service.store import StoreUnavailable
 
@@ -104,6 +104,9 @@ def json_error(error: Exception) -> Response:
             "Comments are briefly unavailable. Please try again shortly.",
             headers={"Retry-After": str(current_app.config["RETRY_AFTER_SECONDS"])},
         )
+    if isinstance(error, SecurityError):
+        # Werkzeug's message repeats the Host header; never echo what a client made up.
+        return error_response(HTTPStatus.BAD_REQUEST, "This host name is not served here.")
     if isinstance(error, HTTPException):
         return _from_http_exception(error)
     log.exception("unexpected error on %s %s", request.method, request.path)

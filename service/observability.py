@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
@@ -21,11 +22,11 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
 
 REQUESTS = Counter(
     "comments_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
@@ -113,7 +114,30 @@ def _finish(response: Response) -> Response:
     return response
 
 
-def metrics_response(queue_facts: dict[str, float]) -> Response:
+class QueueCollector:
+    """The moderation queue's depth and age, read from the store at each scrape.
+
+    A collector, not a Gauge: in multiprocess mode every Gauge.set() writes a file per process,
+    and those files outlive the process, so old values would sit beside the fresh one.
+    """
+
+    def __init__(self, read_stats: Callable[[], dict[str, Any]]) -> None:
+        self.read_stats = read_stats
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Read the queue now; give one series per fact, with no process label."""
+        stats = self.read_stats()
+        yield GaugeMetricFamily(
+            "comments_pending", "Comments waiting for moderation.", stats["counts"]["pending"]
+        )
+        yield GaugeMetricFamily(
+            "comments_oldest_pending_age_seconds",
+            "How long the oldest pending comment has waited.",
+            stats["oldest_pending_age_seconds"] or 0,
+        )
+
+
+def metrics_response(read_stats: Callable[[], dict[str, Any]]) -> Response:
     """Render the metrics of every worker, with the queue's depth and age read just now."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -124,8 +148,7 @@ def metrics_response(queue_facts: dict[str, float]) -> Response:
 
         body = generate_latest(REGISTRY)
     queue = CollectorRegistry()
-    for name, value in queue_facts.items():
-        Gauge(name, name.replace("_", " "), registry=queue).set(value)
+    queue.register(QueueCollector(read_stats))
     return Response(body + generate_latest(queue), mimetype=CONTENT_TYPE_LATEST)
 
 

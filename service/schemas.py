@@ -251,6 +251,8 @@ class CommentsPageQuerySchema(Schema):
 
     page = page_number()
     posted = fields.String(load_default=None)
+    # A comment to answer: shown only if it is a published comment of the article.
+    reply_to = fields.String(load_default=None)
 
 
 class CommentListSchema(Schema):

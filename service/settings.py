@@ -19,11 +19,14 @@ from service.wordlists import WordList, WordListError
 # The settings files sit beside the package in a checkout; an installed copy is told where they
 # are with COMMENTS_CONFIG_DIR (the Docker image does).
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-# COMMENTS_* variables that choose where settings come from rather than being settings.
-LOCATOR_VARIABLES = frozenset({"COMMENTS_ENV", "COMMENTS_CONFIG_DIR"})
+# COMMENTS_* variables that choose where settings (or `news-comments serve`'s var/) come from
+# rather than being settings.
+LOCATOR_VARIABLES = frozenset({"COMMENTS_ENV", "COMMENTS_CONFIG_DIR", "COMMENTS_VAR_DIR"})
 ENVIRONMENTS = ("development", "production")
 # Read only from the environment: never from a file that might be committed.
-SECRET_SETTINGS = frozenset({"secret_key", "moderator_tokens", "webhook_secret", "smtp_password"})
+SECRET_SETTINGS = frozenset(
+    {"secret_key", "moderator_tokens", "webhook_secret", "smtp_password", "metrics_token"}
+)
 
 
 class SettingsError(ValueError):
@@ -53,12 +56,18 @@ class Settings:
     close_after_days: int = 0
     blocked_action: str = "refuse"
     flood_interval: int = 15
+    # Development only: this machine's own address (127.0.0.1, ::1) is never held back by the
+    # flood rule, so a curl and then the browser may post in turn.
+    flood_exempts_loopback: bool = False
     rate_limits: str = "5/minute;30/hour"
     # Wrong moderator tokens a client may present before it is answered 429 ("" = off).
     moderator_failure_limits: str = "10/minute;50/hour"
     trusted_proxies: tuple[str, ...] = ()
     # IPv6 clients are counted by their network of this many bits (flood, limits, sign-in).
     ipv6_prefix_length: int = 64
+    # Host names this service answers to (Flask's TRUSTED_HOSTS; ".example.com" takes its
+    # subdomains); loopback names are always trusted, for health checks. Needed in production.
+    trusted_hosts: tuple[str, ...] = ()
     disallowed_words: tuple[str, ...] = ()
     moderation_words: tuple[str, ...] = ()
     max_links: int = 2
@@ -67,6 +76,8 @@ class Settings:
     max_pending: int = 100000
     purge_after_days: int = 30
     log_level: str = "INFO"
+    # The bearer token Prometheus presents for /metrics; without one, production hides /metrics.
+    metrics_token: str = ""
     # Webhooks: where comment events go, and the secret their HMAC-SHA256 signatures use.
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = ""
@@ -261,7 +272,11 @@ def _checked(settings: Settings) -> Settings:
         WordList(settings.moderation_words)
     except WordListError as error:
         raise SettingsError(f"disallowed_words or moderation_words: {error}") from error
+    if settings.metrics_token and len(settings.metrics_token) < 16:
+        raise SettingsError("metrics_token must be 16 characters or more")
     if settings.is_production:
+        if settings.flood_exempts_loopback:
+            raise SettingsError("flood_exempts_loopback is for development only")
         if len(settings.secret_key) < 32:
             raise SettingsError("production needs COMMENTS_SECRET_KEY of 32 characters or more")
         if not settings.moderator_tokens:
@@ -273,6 +288,10 @@ def _checked(settings: Settings) -> Settings:
                     f"the token of moderator {name!r} is too easy to guess: {weakness}; make one "
                     "with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
                 )
+        if not settings.trusted_hosts:
+            raise SettingsError(
+                "production needs COMMENTS_TRUSTED_HOSTS, the host names the service answers to"
+            )
         return settings
     if not settings.secret_key:
         # An ephemeral secret keeps a development server usable, but what it encrypts cannot

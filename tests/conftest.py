@@ -93,6 +93,8 @@ def app_config(redis_url: str, key_prefix: str, **overrides: Any) -> dict[str, A
         "redis_retries": 1,
         # Most tests post many comments from one address; tests of these rules turn them on.
         "flood_interval": 0,
+        # Test clients come from 127.0.0.1; the tests of the flood rule must see it apply.
+        "flood_exempts_loopback": False,
         "rate_limits": "",
         **overrides,
     }

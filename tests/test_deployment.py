@@ -586,3 +586,36 @@ def test_example_env_documents_exactly_the_settings() -> None:
     assert not undocumented, f"settings missing from config/example.env: {undocumented}"
     # The two read under other names.
     assert {"COMMENTS_ENV", "REDIS_URL"} <= set(documented)
+
+
+# --- the Makefile ---------------------------------------------------------------------------------
+
+
+def make_dry_run(target: str) -> list[str]:
+    """The commands `make <target>` would run on a fresh checkout (nothing installed yet)."""
+    done = subprocess.run(
+        ["make", "--dry-run", "--always-make", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.splitlines()
+
+
+def test_make_run_installs_only_the_service_and_make_test_the_dev_tools_too() -> None:
+    run_installs = [line for line in make_dry_run("run") if "pip install" in line]
+    assert any(line.endswith("install --quiet -e .") for line in run_installs), run_installs
+    assert not any("[dev]" in line for line in run_installs), run_installs
+    test_commands = make_dry_run("test")
+    assert any("pip install" in line and "'.[dev]'" in line for line in test_commands)
+    assert test_commands[-1].endswith("pytest")
+
+
+def test_ci_runs_make_test() -> None:
+    commands = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert "make test" in commands

@@ -11,6 +11,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.conftest import ClientFactory
 from tests.helpers import reply
 
 URL = "/api/v1/articles/article-1/comments"
@@ -225,3 +226,40 @@ def test_unexpected_failure_is_500_in_the_error_shape(app: Flask) -> None:
     assert_error_shape(response.get_json(), 500)
     assert "secret@example.com" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_moderation_and_export_answers_are_never_stored_by_caches(
+    client: FlaskClient, moderator: dict[str, str]
+) -> None:
+    client.post(URL, json=reply(email="kept@example.com"))
+    for path in (
+        "/api/v1/moderation/comments",
+        "/api/v1/moderation/stats",
+        "/api/v1/moderation/privacy/export?email=kept@example.com",
+    ):
+        answer = client.get(path, headers=moderator)
+        assert answer.status_code == 200, path
+        assert answer.headers["Cache-Control"] == "no-store", path
+        refused = client.get(path)
+        assert refused.status_code == 401
+        assert refused.headers["Cache-Control"] == "no-store", path
+    export = client.get(
+        "/api/v1/moderation/privacy/export?email=kept@example.com", headers=moderator
+    ).get_json()
+    assert [comment["email"] for comment in export["comments"]] == ["kept@example.com"]
+
+
+def test_an_untrusted_host_is_never_echoed_in_a_redirect(make_client: ClientFactory) -> None:
+    client = make_client(env="production", trusted_hosts="comments.example.com")
+    # Werkzeug merges slashes with a 308 to an absolute URL built from the Host header.
+    spoofed = client.get("/api/v1//counts", headers={"Host": "evil.example"})
+    assert spoofed.status_code == 400
+    assert_error_shape(spoofed.get_json(), 400)
+    assert "Location" not in spoofed.headers
+    assert "evil.example" not in spoofed.get_data(as_text=True)
+    trusted = client.get("/api/v1//counts", headers={"Host": "comments.example.com"})
+    assert trusted.status_code == 308
+    assert trusted.headers["Location"] == "http://comments.example.com/api/v1/counts"
+    # Health checks on loopback keep working.
+    assert client.get("/healthz", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "localhost"}).status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import redis
 from flask.testing import FlaskClient
 
@@ -93,3 +95,65 @@ def test_json_clients_still_get_json_errors(client: FlaskClient) -> None:
     )
     assert response.status_code == 422
     assert list(response.get_json()["errors"]["form"]) == ["email"]
+
+
+def test_moderators_sign_in_never_puts_the_token_in_a_url(client: FlaskClient) -> None:
+    page = client.get("/moderate").get_data(as_text=True)
+    [sign_in] = re.findall(r'<form id="sign-in"[^>]*>', page)
+    assert 'method="post"' in sign_in
+    [token_input] = re.findall(r'<input id="token"[^>]*>', page)
+    assert "name=" not in token_input
+    # Enter before the script ran: the form posts (nothing named), and goes back to the page.
+    posted = client.post("/moderate", data={})
+    assert posted.status_code == 303
+    assert posted.headers["Location"] == "/moderate"
+    assert posted.headers["Cache-Control"] == "no-store"
+
+
+def test_the_page_without_javascript_replies_to_a_comment(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    parent = publish(client, moderator, "article-1", name="Pat Parent")
+    page = client.get("/articles/article-1/comments").get_data(as_text=True)
+    assert f'href="?page=1&amp;reply_to={parent["id"]}#respond"' in page
+    assert 'name="parent_id"' not in page
+
+    replying = client.get(f"/articles/article-1/comments?reply_to={parent['id']}")
+    form = replying.get_data(as_text=True)
+    assert f'<input type="hidden" name="parent_id" value="{parent["id"]}">' in form
+    assert "Replying to Pat Parent." in form
+    # An unknown comment opens the plain form.
+    unknown = client.get("/articles/article-1/comments?reply_to=nope").get_data(as_text=True)
+    assert 'name="parent_id"' not in unknown
+
+    posted = client.post(
+        "/api/v1/articles/article-1/comments",
+        data={
+            "name": "Rae",
+            "email": "rae@example.com",
+            "body": "A reply",
+            "parent_id": parent["id"],
+        },
+        headers={"Accept": "text/html"},
+    )
+    assert posted.status_code == 303
+    [queued] = client.get(
+        "/api/v1/moderation/comments", headers=moderator, query_string={"status": "pending"}
+    ).get_json()["comments"]
+    assert queued["parent_id"] == parent["id"] and queued["body"] == "A reply"
+
+    # A reply the service refuses comes back still a reply, with the error.
+    refused = client.post(
+        "/api/v1/articles/article-1/comments",
+        data={"name": "Rae", "email": "bad", "body": "Again", "parent_id": parent["id"]},
+        headers={"Accept": "text/html"},
+    )
+    assert refused.status_code == 422
+    assert f'name="parent_id" value="{parent["id"]}"' in refused.get_data(as_text=True)
+
+
+def test_the_demo_has_a_favicon(client: FlaskClient) -> None:
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200
+        assert icon.mimetype == "image/x-icon"
+        assert icon.get_data()[:4] == b"\x00\x00\x01\x00"

@@ -60,10 +60,18 @@ def test_bad_settings_are_reported(environ: dict[str, str]) -> None:
             "COMMENTS_ENV": "production",
             "COMMENTS_SECRET_KEY": "too-short",
             "COMMENTS_MODERATOR_TOKENS": TOKENS,
+            "COMMENTS_TRUSTED_HOSTS": "comments.example.com",
+        },
+        {
+            "COMMENTS_ENV": "production",
+            "COMMENTS_SECRET_KEY": SECRET,
+            "COMMENTS_MODERATOR_TOKENS": TOKENS,
         },
     ],
 )
-def test_production_refuses_to_start_without_secret_and_token(environ: dict[str, str]) -> None:
+def test_production_refuses_to_start_without_secret_token_and_hosts(
+    environ: dict[str, str],
+) -> None:
     with pytest.raises(SettingsError):
         load_settings(environ=environ)
 
@@ -74,9 +82,11 @@ def test_production_starts_with_secret_and_token() -> None:
             "COMMENTS_ENV": "production",
             "COMMENTS_SECRET_KEY": SECRET,
             "COMMENTS_MODERATOR_TOKENS": TOKENS,
+            "COMMENTS_TRUSTED_HOSTS": "comments.example.com,.example.org",
         }
     )
     assert settings.is_production
+    assert settings.trusted_hosts == ("comments.example.com", ".example.org")
     assert settings.secret_key == SECRET
     assert settings.redis_url == "redis://redis:6379/0"
 

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.routes import services
-from service.routes.moderation import authenticate
+from service.routes.moderation import authenticate, never_stored
 from service.schemas import EmailAddress, ModerationCommentSchema
 from service.settings import ERASE_MODES
 
@@ -20,6 +20,7 @@ blp = Blueprint(
     description="Readers' data rights (export, erasure), for moderators with a bearer token.",
 )
 blp.before_request(authenticate)
+blp.after_request(never_stored)
 
 
 class ExportQuerySchema(Schema):

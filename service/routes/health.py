@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
+from flask import request
 from flask_smorest import Blueprint
 
 from service.errors import error_response
@@ -42,13 +44,24 @@ def readyz() -> Any:
 
 
 @blp.route("/metrics")
+@blp.doc(security=[{"metricsToken": []}])
 @blp.response(200, content_type="text/plain")
+@blp.alt_response(401, description="COMMENTS_METRICS_TOKEN is set and was not presented.")
+@blp.alt_response(404, description="Production without COMMENTS_METRICS_TOKEN: no metrics.")
 def metrics() -> Any:
-    """Give the service's metrics in the Prometheus text format."""
-    stats = services().moderation.stats()
-    return metrics_response(
-        {
-            "comments_pending": stats["counts"]["pending"],
-            "comments_oldest_pending_age_seconds": stats["oldest_pending_age_seconds"] or 0,
-        }
-    )
+    """Give the service's metrics in the Prometheus text format, to the metrics token holder."""
+    settings = services().settings
+    if settings.metrics_token:
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.strip().encode(), settings.metrics_token.encode()
+        ):
+            return error_response(
+                401,
+                "The metrics token is required.",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    elif settings.is_production:
+        # Counts of spam and the queue's depth are for operators: never public.
+        return error_response(404, "Not Found")
+    return metrics_response(services().moderation.stats)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
@@ -45,6 +45,13 @@ blp = Blueprint(
 
 
 TOO_MANY_FAILURES = "Too many wrong moderator tokens from your address. Please wait."
+
+
+@blp.after_request
+def never_stored(response: Response) -> Response:
+    """Keep moderators' answers (readers' emails and IPs) out of every cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blp.before_request

@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_smorest import abort
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response as BaseResponse
@@ -60,11 +69,28 @@ def widget_styles() -> BaseResponse:
     return _static("embed.css")
 
 
+@blp.get("/favicon.ico")
+def favicon() -> BaseResponse:
+    """Serve the site's icon (browsers ask for it on every page)."""
+    return send_from_directory(
+        current_app.static_folder or "", "favicon.ico", max_age=86400, mimetype="image/x-icon"
+    )
+
+
 def _static(filename: str) -> BaseResponse:
     static = current_app.static_folder or ""
     response = send_from_directory(static, filename, max_age=WIDGET_MAX_AGE)
     # Any site may load the widget; the API itself answers only allowed origins.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@blp.post("/moderate")
+def moderate_form_posted() -> BaseResponse:
+    """Send a sign-in posted before the page's script ran back to the page (no token is sent:
+    the token field has no name, and the form posts, so it never lands in a URL)."""
+    response = redirect(url_for("pages.moderate"), 303)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -79,12 +105,29 @@ def moderate() -> Response:
 
 @blp.get("/articles/<article_id:article_id>/comments")
 def comments_page(article_id: str) -> Response:
-    """Show an article's comments and the reply form without JavaScript."""
+    """Show an article's comments and the reply form without JavaScript; `reply_to` opens the
+    form as a reply to that comment."""
     try:
         query = CommentsPageQuerySchema().load(request.args)
     except ValidationError as error:
         abort(422, errors={"query": error.messages})
-    return render_comments_page(article_id, page=query["page"], posted=query["posted"] is not None)
+    return render_comments_page(
+        article_id,
+        page=query["page"],
+        posted=query["posted"] is not None,
+        reply_to=query["reply_to"],
+    )
+
+
+def _find_comment(comments: list[dict[str, Any]], comment_id: str) -> dict[str, Any] | None:
+    """Find a published comment, at any depth, in a page of threads."""
+    for comment in comments:
+        if comment.get("id") == comment_id:
+            return comment
+        found = _find_comment(comment.get("replies") or [], comment_id)
+        if found is not None:
+            return found
+    return None
 
 
 def render_comments_page(
@@ -96,9 +139,13 @@ def render_comments_page(
     values: dict[str, Any] | None = None,
     message: str | None = None,
     status: int = 200,
+    reply_to: str | None = None,
 ) -> Response:
     """Render the no-JavaScript comment section, with a submission's errors when there are."""
     listing = json.loads(services().comments.published(article_id, page, 50, "oldest").body)
+    # A reply: the comment named by the Reply link, or by the form that came back with errors.
+    reply_to = reply_to or (values or {}).get("parent_id") or None
+    parent = _find_comment(listing["comments"], reply_to) if reply_to else None
     frame_ancestors = " ".join(["'self'", *services().settings.cors_origins])
     body = render_template(
         "comments.html",
@@ -108,5 +155,6 @@ def render_comments_page(
         errors=errors or {},
         values=values or {},
         message=message,
+        parent=parent if parent and not parent.get("removed") else None,
     )
     return _html(body, status, page_csp(frame_ancestors))

@@ -34,6 +34,7 @@
   const FIELD_LABELS = { body: "Comment", name: "Name", email: "Email", website: "Website" };
   const TEXT = {
     empty: "Be the first to comment",
+    comments: "Comments",
     loading: "Loading comments…",
     loadFailed: "Comments could not be loaded.",
     tryAgain: "Try again",
@@ -157,9 +158,10 @@
     }
   }
 
-  function countHeading(count) {
+  function countHeading(count, ownPending = false) {
     const n = Number(count) || 0;
-    if (n <= 0) return TEXT.empty;
+    // Not an invitation to be first right above the reader's own comment awaiting moderation.
+    if (n <= 0) return ownPending ? TEXT.comments : TEXT.empty;
     return n === 1 ? "1 Comment" : `${n} Comments`;
   }
 
@@ -380,6 +382,18 @@
         id: this.id("status"),
         role: "alert",
       });
+      // Field errors, listed where the form starts and announced at once; each links to its field.
+      this.summaryList = el("ul", { class: "nc-error-summary-list" });
+      this.summary = el(
+        "div",
+        { class: "nc-error-summary", id: this.id("error-summary"), role: "alert", hidden: true },
+        el("p", { class: "nc-error-summary-title", text: TEXT.fixFields }),
+        this.summaryList,
+      );
+      for (const [name, input] of Object.entries(this.inputs)) {
+        // A field's error goes as soon as the reader changes what it was about.
+        input.addEventListener("input", () => this.clearFieldError(name));
+      }
       this.submitButton = el("button", {
         type: "submit",
         class: "nc-submit",
@@ -420,6 +434,7 @@
           ` ${TEXT.requiredNote} `,
           el("span", { class: "nc-required", text: "*" }),
         ),
+        this.summary,
         el(
           "p",
           { class: "nc-trap", "aria-hidden": "true" },
@@ -536,7 +551,6 @@
       this.page = Number(data.page) || 1;
       this.pages = Number(data.pages) || 0;
       this.loadStatus.replaceChildren();
-      this.title.textContent = countHeading(this.count);
 
       const fragment = document.createDocumentFragment();
       const publishedIds = new Set();
@@ -555,6 +569,7 @@
         }
       }
       this.list.hidden = this.list.childElementCount === 0;
+      this.title.textContent = this.heading();
 
       const paged = this.pages > 1;
       this.pagination.hidden = !paged;
@@ -562,6 +577,10 @@
       this.newerButton.hidden = !(paged && this.page < this.pages);
       this.olderButton.disabled = false;
       this.newerButton.disabled = false;
+    }
+
+    heading() {
+      return countHeading(this.count, this.list.querySelector("li.nc-pending") !== null);
     }
 
     findCommentItem(commentId) {
@@ -727,11 +746,31 @@
 
     clearErrors() {
       this.status.textContent = "";
-      for (const input of Object.values(this.inputs)) {
-        input.removeAttribute("aria-invalid");
-        input.removeAttribute("aria-describedby");
-      }
-      for (const node of this.form.querySelectorAll(".comment-field-error")) node.remove();
+      for (const name of Object.keys(this.inputs)) this.clearFieldError(name);
+    }
+
+    clearFieldError(name) {
+      const input = this.inputs[name];
+      if (input.getAttribute("aria-invalid") !== "true") return;
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+      const error = document.getElementById(this.id(`${name}-error`));
+      if (error && this.form.contains(error)) error.remove();
+      for (const item of this.summaryList.querySelectorAll(`[data-field="${name}"]`)) item.remove();
+      if (this.summaryList.childElementCount === 0) this.summary.hidden = true;
+    }
+
+    showSummary(entries) {
+      const items = entries.map(({ name, text }) => {
+        const link = el("a", { href: `#${this.inputs[name].id}`, text: `${FIELD_LABELS[name]}: ${text}` });
+        link.addEventListener("click", (event) => {
+          event.preventDefault();
+          this.inputs[name].focus();
+        });
+        return el("li", { "data-field": name }, link);
+      });
+      this.summaryList.replaceChildren(...items);
+      this.summary.hidden = items.length === 0;
     }
 
     showFieldError(name, message) {
@@ -831,6 +870,7 @@
       if (parent) this.appendChildItem(parent, item);
       else this.list.append(item);
       this.list.hidden = false;
+      this.title.textContent = this.heading();
       item.focus({ preventScroll: true });
       item.scrollIntoView({ block: "nearest" });
       this.announce(message);
@@ -849,9 +889,10 @@
         const text = firstMessage(errors[name]);
         if (!text) continue;
         this.showFieldError(name, text);
-        summary.push(`${FIELD_LABELS[name]}: ${text}`);
+        summary.push({ name, text });
         if (!first) first = name;
       }
+      this.showSummary(summary);
       for (const [key, messages] of Object.entries(errors)) {
         if (FIELDS.includes(key)) continue;
         const text = firstMessage(messages);
@@ -859,10 +900,8 @@
       }
       if (others.length) this.showStatus(others.join(" "));
       else if (!first) this.showStatus(typeof data.message === "string" ? data.message : GENERIC_ERROR);
-      if (first) {
-        this.inputs[first].focus();
-        this.announce(`${TEXT.fixFields} ${summary.join(" ")}`);
-      }
+      // The summary (role="alert") is announced; the reader lands on the first field to fix.
+      if (first) this.inputs[first].focus();
     }
 
     failed(response, data) {

@@ -124,3 +124,29 @@ def test_published_thread_reads_without_javascript(
     parent_item = page.get_by_role("listitem").filter(has_text="Pat Parent")
     expect(parent_item).to_have_count(1)
     expect(parent_item).to_contain_text("Rae Reply")
+
+
+def test_a_reply_link_replies_without_javascript(
+    service: LiveService, new_context: NewContext
+) -> None:
+    """Each comment's Reply link opens the form as a reply to it; the reply waits, threaded."""
+    article = "plain-reply"
+    parent = service.publish(article, name="Pat Parent", body="Start here")
+    page = plain_page(new_context)
+    page.goto(service.url(f"/articles/{article}/comments"))
+
+    page.get_by_role("link", name="Reply to Pat Parent").click()
+    assert f"reply_to={parent['id']}" in page.url
+    expect(page.get_by_text("Replying to Pat Parent.")).to_be_visible()
+    fill_form(page, "A reply without scripts.", "Rae Reply", "rae@example.com")
+    chain = submit(page)
+
+    assert [response.status for response in chain] == [303, 200]
+    expect(page.get_by_text(AWAITING_MODERATION)).to_be_visible()
+    (queued,) = service.queue(article_id=article)
+    assert (queued["parent_id"], queued["body"]) == (parent["id"], "A reply without scripts.")
+
+    # Cancel reply goes back to a plain comment form.
+    page.goto(service.url(f"/articles/{article}/comments?reply_to={parent['id']}"))
+    page.get_by_role("link", name="Cancel reply").click()
+    expect(page.get_by_text("Replying to Pat Parent.")).to_have_count(0)

@@ -347,3 +347,68 @@ def test_a_bot_filling_the_hidden_field_is_filed_as_spam(
     (spam,) = fresh_service.queue(status="spam", article_id=DEMO_ARTICLE_ID)
     assert spam["body"] == "Cheap watches here."
     assert any("honeypot" in reason for reason in spam["reasons"])
+
+
+def test_field_errors_are_summarised_focused_and_cleared_once_fixed(
+    fresh_service: LiveService, page: Page
+) -> None:
+    """Field errors are listed in an alert, the first invalid field gets the focus, and each
+    error goes as soon as the reader changes its field."""
+    name_message = rejection_of(fresh_service, name="")
+    email_message = rejection_of(fresh_service, email="not-an-email")
+    open_article(page, fresh_service)
+
+    fill_form(page, "A fine comment.", "", "not-an-email")
+    post(page)
+
+    summary = page.get_by_role("alert").filter(has_text="Please correct the errors in the form.")
+    expect(summary).to_be_visible()
+    expect(summary.get_by_role("listitem")).to_have_text(
+        [f"Name: {name_message}", f"Email: {email_message}"]
+    )
+    expect(field(page, "Name *")).to_be_focused()
+    expect_field_error(page, field(page, "Email *"), email_message)
+
+    field(page, "Name *").fill("Ann Reader")
+    expect(field(page, "Name *")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text(name_message, exact=True)).to_have_count(0)
+    expect(summary.get_by_role("listitem")).to_have_text([f"Email: {email_message}"])
+    expect(field(page, "Email *")).to_have_attribute("aria-invalid", "true")
+
+    summary.get_by_role("link", name=f"Email: {email_message}").click()
+    expect(field(page, "Email *")).to_be_focused()
+    field(page, "Email *").fill("ann@example.com")
+    expect(page.get_by_text(email_message, exact=True)).to_have_count(0)
+    expect(page.locator(".nc-error-summary")).to_be_hidden()
+    assert fresh_service.keys() == []
+
+    post(page)
+    expect(page.get_by_text(AWAITING_MODERATION)).to_be_visible()
+    (queued,) = fresh_service.queue(article_id=DEMO_ARTICLE_ID)
+    assert (queued["name"], queued["email"]) == ("Ann Reader", "ann@example.com")
+
+
+def test_own_pending_comment_is_not_under_be_the_first(
+    fresh_service: LiveService, page: Page
+) -> None:
+    """Once the reader's own comment awaits moderation, the heading no longer asks for a first."""
+    open_article(page, fresh_service)
+    expect(page.get_by_role("heading", name="Be the first to comment")).to_be_visible()
+    body = f"My first words {secrets.token_hex(3)}."
+    fill_form(page, body, "Ann Reader", "ann@example.com")
+    post(page)
+
+    expect(comment_item(page, body).get_by_text(AWAITING_MODERATION)).to_be_visible()
+    expect(page.get_by_role("heading", name="Comments", exact=True)).to_be_visible()
+    expect(page.get_by_text("Be the first to comment")).to_have_count(0)
+    assert fresh_service.published(DEMO_ARTICLE_ID)["count"] == 0
+    assert len(fresh_service.queue(article_id=DEMO_ARTICLE_ID)) == 1
+
+
+def test_the_demo_serves_its_favicon(fresh_service: LiveService, page: Page) -> None:
+    """A browser's request for /favicon.ico (headless Chromium makes none) finds an icon."""
+    open_article(page, fresh_service)
+    icon = page.request.get(fresh_service.url("/favicon.ico"))
+    assert icon.status == 200
+    assert icon.headers["content-type"] == "image/x-icon"
+    assert icon.body()[:4] == b"\x00\x00\x01\x00"
