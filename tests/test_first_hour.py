@@ -10,11 +10,9 @@ import redis
 from flask.testing import FlaskClient
 
 from service.demo import DEMO_ARTICLE_ID
-from service.keys import Keys
-from service.models import Status
 from service.settings import SettingsError, load_settings
 from tests.conftest import ClientFactory
-from tests.helpers import reply
+from tests.helpers import pending_ids, reply
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -43,7 +41,7 @@ def test_in_development_this_machine_is_not_held_to_the_flood_rule(
 ) -> None:
     client = make_client(flood_interval=15, flood_exempts_loopback=True)
     assert walk_through(client, address) == [202, 202]
-    assert redis_client.zcard(Keys(key_prefix).queue(Status.PENDING)) == 2
+    assert len(pending_ids(redis_client, key_prefix)) == 2
 
 
 def test_other_clients_are_still_held_to_the_flood_rule(
@@ -51,7 +49,7 @@ def test_other_clients_are_still_held_to_the_flood_rule(
 ) -> None:
     client = make_client(flood_interval=15, flood_exempts_loopback=True)
     assert walk_through(client, "203.0.113.5") == [202, 429]
-    assert redis_client.zcard(Keys(key_prefix).queue(Status.PENDING)) == 1
+    assert len(pending_ids(redis_client, key_prefix)) == 1
 
 
 def test_development_settings_exempt_loopback_and_production_refuses_it() -> None:

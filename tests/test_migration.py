@@ -12,8 +12,9 @@ from flask.testing import FlaskClient
 
 from service import EXTENSION, create_app
 from service.cli import main
+from service.keys import BUCKETS, Keys
 from tests.conftest import ClientFactory, app_config, close_app
-from tests.helpers import decide, listing, publish, submit
+from tests.helpers import approved_by_email, decide, listing, publish, submit
 
 MODERATOR = {"Authorization": "Bearer alice-token-0123456789"}
 STATES = ("pending", "approved", "rejected", "spam")
@@ -390,10 +391,10 @@ def test_comments_without_email_come_in_but_are_never_found_by_email(
     assert item["name"] == "Mr WordPress" and not item["email"]
     assert item["body"] == "\\o/ ¯\\_(ツ)_/¯"
     assert listing(client, item["article_id"])["count"] == 1
-    # Needs the store to skip the email index and the approved-by-email count for an empty
-    # email hash (see the report of issue 11): nothing is kept under an empty hash.
-    assert not redis_client.exists(f"{key_prefix}:{{global}}:email:")
-    assert "" not in redis_client.hgetall(f"{key_prefix}:{{global}}:approved-by-email")
+    # Nothing is kept under an empty email hash: no email index, no approved count.
+    keys = Keys(key_prefix)
+    assert not any(redis_client.exists(keys.email_index(b, "")) for b in range(BUCKETS))
+    assert "" not in approved_by_email(redis_client, key_prefix)
 
 
 @needs_real_exports

@@ -25,6 +25,7 @@ def production(tokens: str) -> dict[str, str]:
         "COMMENTS_ENV": "production",
         "COMMENTS_SECRET_KEY": SECRET,
         "COMMENTS_MODERATOR_TOKENS": tokens,
+        "COMMENTS_TRUSTED_HOSTS": "comments.example.com",
     }
 
 

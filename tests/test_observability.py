@@ -14,14 +14,12 @@ import redis
 from flask.testing import FlaskClient
 from port_for import get_port
 
-from service.keys import Keys
-from service.models import Status
 from service.observability import JsonFormatter, client_network
 from service.server_log import redact_client_addresses
 from service.settings import SettingsError, load_settings
 from service.topology import RedisClient
 from tests.conftest import ClientFactory, start_gunicorn, stop_gunicorn, wait_until_answers
-from tests.helpers import reply, submit
+from tests.helpers import pending_ids, reply, submit
 
 METRICS_TOKEN = "metrics-token-0123456789"
 
@@ -184,7 +182,7 @@ def test_queue_gauges_under_gunicorn_are_one_fresh_series(
     )
     with urllib.request.urlopen(submitted) as answer:
         assert answer.status == 202
-    assert redis_client.zcard(Keys(key_prefix).queue(Status.PENDING)) == 1
+    assert len(pending_ids(redis_client, key_prefix)) == 1
     with urllib.request.urlopen(f"{live_server}/metrics") as answer:
         body = answer.read().decode()
     assert re.findall(r"^comments_pending\b.*$", body, re.MULTILINE) == ["comments_pending 1.0"]
