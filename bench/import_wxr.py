@@ -113,13 +113,11 @@ def main() -> int:
     status = import_file("wordpress", str(path))
     elapsed = time.perf_counter() - started
     from service.cli import command_services
-    from service.models import Status
 
     with command_services() as services:
         store = services.store
-        written = sum(
-            int(store.client.zcard(store.keys.queue(state)) or 0) for state in Status.indexed()
-        )
+        counts, _ = store.state_counts()
+        written = sum(counts.values())
         if not arguments.keep:
             pipe = store.client.pipeline(transaction=False)
             for number, key in enumerate(store.client.scan_iter(match=f"{prefix}:*", count=10_000)):
