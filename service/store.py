@@ -202,7 +202,12 @@ class Store:
 
     @_guarded
     def add(
-        self, comment: Comment, sealed_private: bytes, locator: Locator, flood: FloodMarks | None
+        self,
+        comment: Comment,
+        sealed_private: bytes,
+        locator: Locator,
+        flood: FloodMarks | None,
+        any_parent: bool = False,
     ) -> Outcome:
         """Store a new comment once, in its state; refuse a flood or a duplicate atomically.
 
@@ -214,16 +219,19 @@ class Store:
             wait_ms, claimed = self._claim_flood_marks(comment.comment_id, flood)
             if wait_ms:
                 return Outcome("flood", str(wait_ms))
-        result = self.writes.run(self._submit, *self._submit_call(comment, sealed_private, locator))
+        result = self.writes.run(
+            self._submit, *self._submit_call(comment, sealed_private, locator, any_parent)
+        )
         outcome = Outcome(*[_text(part) for part in result])
         if outcome.verdict not in ("created", "exists") and claimed:
             self.client.delete(*claimed)
         return outcome
 
     def _submit_call(
-        self, comment: Comment, sealed_private: bytes, locator: Locator
+        self, comment: Comment, sealed_private: bytes, locator: Locator, any_parent: bool = False
     ) -> tuple[list[Any], list[Any]]:
-        """The KEYS and ARGV of the submit script for one comment."""
+        """The KEYS and ARGV of the submit script for one comment; `any_parent` lets a reply
+        hang under a parent in any state (imports), not only a published one."""
         comment_id = comment.comment_id
         fields = [item for pair in comment.to_fields().items() for item in pair]
         keys = [
@@ -240,21 +248,23 @@ class Store:
             comment.parent_id or "",
             str(comment.status),
             self.events_kept,
+            "1" if any_parent else "0",
             *fields,
         ]
         return keys, args
 
     @_guarded
     def add_many(self, entries: Sequence[tuple[Comment, bytes, Locator]]) -> list[Outcome]:
-        """Store many new comments (no flood rule), each in its own atomic step, as `add` does:
-        on one server in one pipeline with one durability wait for all (imports); on a cluster,
-        which takes no scripts in a pipeline, one after another."""
+        """Store many imported comments (no flood rule; a reply under a parent in any state),
+        each in its own atomic step, as `add` does: on one server in one pipeline with one
+        durability wait for all; on a cluster, which takes no scripts in a pipeline, one by one."""
         if self.is_cluster:
             return [
-                self.add(comment, sealed, locator, None) for comment, sealed, locator in entries
+                self.add(comment, sealed, locator, None, any_parent=True)
+                for comment, sealed, locator in entries
             ]
         answers = self.writes.run_many(
-            self._submit, [self._submit_call(*entry) for entry in entries]
+            self._submit, [self._submit_call(*entry, any_parent=True) for entry in entries]
         )
         return [Outcome(*[_text(part) for part in answer]) for answer in answers]
 

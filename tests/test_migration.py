@@ -14,7 +14,7 @@ from service import EXTENSION, create_app
 from service.cli import main
 from service.keys import BUCKETS, Keys
 from tests.conftest import ClientFactory, app_config, close_app
-from tests.helpers import approved_by_email, decide, listing, publish, submit
+from tests.helpers import approved_by_email, audit_entries, decide, listing, publish, submit
 
 MODERATOR = {"Authorization": "Bearer alice-token-0123456789"}
 STATES = ("pending", "approved", "rejected", "spam")
@@ -616,3 +616,72 @@ def test_comment_html_becomes_the_services_text(html: str, text: str) -> None:
     from service.migration.html_text import html_to_text
 
     assert html_to_text(html) == text
+
+
+UNPUBLISHED_PARENTS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/">
+<channel><item>
+  <title>Hot</title><wp:post_id>9</wp:post_id><wp:post_name>hot</wp:post_name>
+  <wp:comment>
+    <wp:comment_id>1</wp:comment_id><wp:comment_author>Spammer</wp:comment_author>
+    <wp:comment_author_email>spam@example.com</wp:comment_author_email>
+    <wp:comment_date_gmt>2020-03-01 10:00:00</wp:comment_date_gmt>
+    <wp:comment_content>Buy now</wp:comment_content>
+    <wp:comment_approved>spam</wp:comment_approved><wp:comment_parent>0</wp:comment_parent>
+  </wp:comment>
+  <wp:comment>
+    <wp:comment_id>2</wp:comment_id><wp:comment_author>Dee</wp:comment_author>
+    <wp:comment_author_email>dee@example.com</wp:comment_author_email>
+    <wp:comment_date_gmt>2020-03-01 11:00:00</wp:comment_date_gmt>
+    <wp:comment_content>Do not click that.</wp:comment_content>
+    <wp:comment_approved>1</wp:comment_approved><wp:comment_parent>1</wp:comment_parent>
+  </wp:comment>
+  <wp:comment>
+    <wp:comment_id>3</wp:comment_id><wp:comment_author>Eve</wp:comment_author>
+    <wp:comment_author_email>eve@example.com</wp:comment_author_email>
+    <wp:comment_date_gmt>2020-03-01 12:00:00</wp:comment_date_gmt>
+    <wp:comment_content>Still waiting</wp:comment_content>
+    <wp:comment_approved>0</wp:comment_approved><wp:comment_parent>0</wp:comment_parent>
+  </wp:comment>
+  <wp:comment>
+    <wp:comment_id>4</wp:comment_id><wp:comment_author>Fay</wp:comment_author>
+    <wp:comment_author_email>fay@example.com</wp:comment_author_email>
+    <wp:comment_date_gmt>2020-03-01 13:00:00</wp:comment_date_gmt>
+    <wp:comment_content>Answering Eve</wp:comment_content>
+    <wp:comment_approved>1</wp:comment_approved><wp:comment_parent>3</wp:comment_parent>
+  </wp:comment>
+</item></channel></rss>
+"""
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_unpublished_parents_are_never_published_by_an_import(
+    make_client: ClientFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    redis_client: Any,
+    key_prefix: str,
+) -> None:
+    """Each comment comes in in its own state, never approved for a moment to carry its
+    replies: no approval reaches the audit log, and the published list shows a spam or pending
+    parent only as a placeholder over its published reply."""
+    path = tmp_path / "hot.xml"
+    path.write_text(UNPUBLISHED_PARENTS)
+    assert "Imported 4 comment(s)" in run(["import-wordpress", str(path)], capsys)
+    client = make_client()
+    items = by_name(moderation_items(client))
+    assert {name: item["status"] for name, item in items.items()} == {
+        "Spammer": "spam", "Dee": "approved", "Eve": "pending", "Fay": "approved",
+    }  # fmt: skip
+    assert items["Dee"]["parent_id"] == items["Spammer"]["id"]
+    assert items["Fay"]["parent_id"] == items["Eve"]["id"]
+    page = listing(client, items["Dee"]["article_id"])
+    assert page["count"] == 2
+    threads = {thread["id"]: thread for thread in page["comments"]}
+    for parent, reply in (("Spammer", "Dee"), ("Eve", "Fay")):
+        thread = threads[items[parent]["id"]]
+        assert thread["removed"] is True and thread["name"] is None and thread["body"] is None
+        assert [item["name"] for item in thread["replies"]] == [reply]
+    assert not [
+        entry for entry in audit_entries(redis_client, key_prefix) if entry[1].get("action")
+    ]

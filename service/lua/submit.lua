@@ -12,7 +12,9 @@
 -- ARGV[8] sealed private data   ARGV[9] locator record   ARGV[10] parent id or ""
 -- ARGV[11] state: pending, approved or spam
 -- ARGV[12] events kept (about; 0: no webhooks, no events)
--- ARGV[13..] comment hash field, value pairs
+-- ARGV[13] "1": the parent may be in any state (imports keep each comment's own state; a reply
+-- published under an unpublished parent shows it as a placeholder); "0": it must be published
+-- ARGV[14..] comment hash field, value pairs
 -- Returns {"created"}, {"exists"}, {"no_parent"} or {"duplicate", comment id}.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
@@ -22,13 +24,14 @@ if original then
   return {'duplicate', original}
 end
 if ARGV[10] ~= '' then
-  if redis.call('HGET', KEYS[19], 'status') ~= 'approved' then
+  local parent_state = redis.call('HGET', KEYS[19], 'status')
+  if not parent_state or (parent_state ~= 'approved' and ARGV[13] ~= '1') then
     return {'no_parent'}
   end
   redis.call('HINCRBY', KEYS[19], 'replies', 1)
 end
 
-redis.call('HSET', KEYS[1], unpack(ARGV, 13))
+redis.call('HSET', KEYS[1], unpack(ARGV, 14))
 redis.call('SET', KEYS[16], ARGV[8])
 redis.call('HSET', KEYS[17], COMMENT_ID, ARGV[9])
 if ARGV[7] ~= '' then

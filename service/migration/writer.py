@@ -119,11 +119,9 @@ class _GroupWriter:
     def write(self, items: Sequence[SourceComment]) -> None:
         """Write a group's comments, parents before replies, then settle the parents' states."""
         known = {item.source_id for item in items}
-        # A reply needs a published parent, and no script moves a comment back to pending: the
-        # replies to a comment still waiting for moderation come in on top.
-        waiting_parents = {item.source_id for item in items if item.status is Status.PENDING}
+        # Every comment comes in in its own state; a reply under a parent that is not published
+        # shows it as a placeholder, as when a moderator removes a comment with replies.
         with_replies = {item.parent_source_id for item in items if item.parent_source_id}
-        with_replies -= waiting_parents
         placed: dict[str, _Placed] = {}
         gone: set[str] = set()
         later: list[_Prepared] = []
@@ -134,11 +132,7 @@ class _GroupWriter:
             for item in queue:
                 parent_id = item.parent_source_id
                 parent: _Placed | None = None
-                if parent_id in waiting_parents:
-                    self.report.remarks[
-                        "replies to a comment waiting for moderation came in on top"
-                    ] += 1
-                elif parent_id and parent_id in known and parent_id not in gone:
+                if parent_id and parent_id in known and parent_id not in gone:
                     parent = placed.get(parent_id)
                     if parent is None:
                         waiting.append(item)  # its parent's outcome is not known yet
@@ -263,15 +257,14 @@ class _GroupWriter:
             remark = "invalid email" if item.email.strip() else "no email"
             self.report.remarks[f"comment(s) with {remark} came in, never findable by email"] += 1
         name = clean_text(item.name).replace("\n", " ")[:MAX_NAME_LENGTH].strip() or "Anonymous"
-        return self._build(item, parent, Status.REJECTED if status is None else status, has_replies,
-                           body, email or "", name)  # fmt: skip
+        status = Status.REJECTED if status is None else status
+        return self._build(item, parent, status, body, email or "", name)
 
     def _build(
         self,
         item: SourceComment,
         parent: _Placed | None,
         status: Status,
-        has_replies: bool,
         body: str,
         email: str,
         name: str,
@@ -299,9 +292,9 @@ class _GroupWriter:
             created_at=rfc3339(datetime.fromtimestamp(created_ms / 1000, UTC)),
             created_ms=created_ms,
             avatar=self.privacy.avatar_seed(email or f"name:{name}"),
-            status=Status.APPROVED if has_replies else status,
-            decided_by=self.act.moderator if decided or has_replies else None,
-            decided_at=self.act.at if decided or has_replies else None,
+            status=status,
+            decided_by=self.act.moderator if decided else None,
+            decided_at=self.act.at if decided else None,
             reasons=(f"imported from {self.source}",),
         )
         # No email: never in the email index; the duplicate rule keys on the source comment.
