@@ -594,7 +594,7 @@ def test_example_env_documents_exactly_the_settings() -> None:
 def make_dry_run(target: str) -> list[str]:
     """The commands `make <target>` would run on a fresh checkout (nothing installed yet)."""
     done = subprocess.run(
-        ["make", "--dry-run", "--always-make", target],
+        ["make", "--no-print-directory", "--dry-run", "--always-make", target],
         cwd=ROOT,
         capture_output=True,
         text=True,
