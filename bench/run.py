@@ -308,6 +308,8 @@ def app_settings(redis_url: str) -> dict[str, Any]:
         "flood_interval": 0,
         "rate_limits": "",
         "durability": "none",
+        # Production needs the host names it answers to; wrk calls it on loopback, always answered.
+        "trusted_hosts": "comments.example.com",
     }
 
 
@@ -329,6 +331,7 @@ def server_env(redis_url: str) -> dict[str, str]:
         COMMENTS_RATE_LIMITS="",
         # The servers here keep no append-only file: writes are answered from memory on both.
         COMMENTS_DURABILITY="none",
+        COMMENTS_TRUSTED_HOSTS="comments.example.com",
     )
     return env
 
