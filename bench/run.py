@@ -9,7 +9,10 @@ Run with `make bench` (or `.venv/bin/python bench/run.py --help`). It needs `wrk
 4. Loads each scenario with wrk at 1, 16 and 64 connections.
 5. Prints req/s, p50, p99 and error counts, each req/s as a ratio to the ceiling at the same
    connections, and PASS/MISS per target.
-6. With `--topology both` (the default) or `cluster`, seeds and loads the service again on a
+6. With `--scale N`, first stores N more comments over N / 20 other articles (nine in ten
+   published, one in five a reply, the rest rejected), in batches through `Store.add_many` as the
+   importers do, so the figures at 10,000 and at 1,000,000 stored comments can be compared.
+7. With `--topology both` (the default) or `cluster`, seeds and loads the service again on a
    local three-master Redis Cluster (tests/servers.py), prints each scenario's req/s beside the
    one-server run, and counts the round trips per node of the moderators' queue page and of the
    counts of 100 articles.
@@ -48,10 +51,14 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # tests/servers.py starts the local cluster
 
 from service import EXTENSION, Services, create_app  # noqa: E402
+from service.admission import duplicate_fingerprint  # noqa: E402
 from service.cli import free_port, redis_executable  # noqa: E402
-from service.comments import Submission  # noqa: E402
+from service.comments import Submission, new_comment_id, rfc3339  # noqa: E402
 from service.keys import BUCKETS, Keys  # noqa: E402
-from service.models import Decision, Status  # noqa: E402
+from service.models import Comment, Decision, PrivateData, Status  # noqa: E402
+from service.privacy import Privacy  # noqa: E402
+from service.store import Locator  # noqa: E402
+from service.text import render_body  # noqa: E402
 from service.topology import Timeouts, connect  # noqa: E402
 from tests.servers import Cluster  # noqa: E402
 
@@ -69,6 +76,10 @@ POST_ARTICLE = "post-article"
 HOT_ROOTS, HOT_REPLIES = 40, 10
 OTHER_ARTICLES, OTHER_COMMENTS = 1000, 5
 COUNTED_ARTICLES = 10
+# --scale: comments per extra article, one in this many a reply, comments per add_many batch.
+SCALE_PER_ARTICLE = 20
+SCALE_REPLY_EVERY = 5
+SCALE_BATCH = 1000
 POOL_ARTICLES = 100
 # Enough distinct pending ids that an approve run on this kind of machine rarely cycles.
 APPROVALS_PER_SECOND = 1200
@@ -308,6 +319,8 @@ def app_settings(redis_url: str) -> dict[str, Any]:
         "flood_interval": 0,
         "rate_limits": "",
         "durability": "none",
+        # Production needs the host names it answers to; wrk calls it on loopback, always answered.
+        "trusted_hosts": "comments.example.com",
     }
 
 
@@ -329,6 +342,7 @@ def server_env(redis_url: str) -> dict[str, str]:
         COMMENTS_RATE_LIMITS="",
         # The servers here keep no append-only file: writes are answered from memory on both.
         COMMENTS_DURABILITY="none",
+        COMMENTS_TRUSTED_HOSTS="comments.example.com",
     )
     return env
 
@@ -399,6 +413,89 @@ def seed(
         published=published,
         pending=number - published,
     )
+
+
+def seed_scale(redis_url: str, count: int) -> float:
+    """Store `count` more comments over articles of their own, in batches through
+    `Store.add_many` (one pipeline of atomic steps per batch, as the importers write); answer
+    the seconds it took. Nine in ten are published, the rest rejected: none pending, so the
+    queue's cap never refuses the scenarios' submissions."""
+    started = time.monotonic()
+    app = create_app(app_settings(redis_url))
+    store = app.extensions[EXTENSION].store
+    privacy = Privacy(SECRET_KEY)
+    bodies = [_BODY.format(n=index) for index in range(100)]
+    rendered = [render_body(body) for body in bodies]
+    first_ms = int(time.time() * 1000) - count * 1000
+    decided_at = rfc3339(datetime.now(UTC))
+    batch: list[tuple[Comment, bytes, Locator]] = []
+    root: Comment | None = None
+    for number in range(count):
+        article_id = f"scale-{number // SCALE_PER_ARTICLE:07d}"
+        position = number % SCALE_PER_ARTICLE
+        created_ms = first_ms + number * 1000
+        comment_id = new_comment_id(created_ms, article_id)
+        email = f"scale{number}@example.com"
+        email_hash = privacy.email_hash(email)
+        status = Status.REJECTED if position % 10 == 9 else Status.APPROVED
+        parent = root if position % SCALE_REPLY_EVERY == SCALE_REPLY_EVERY - 1 else None
+        comment = Comment(
+            comment_id=comment_id,
+            article_id=article_id,
+            parent_id=parent.comment_id if parent else None,
+            root_id=parent.comment_id if parent else comment_id,
+            anchor_id=parent.comment_id if parent else None,
+            depth=2 if parent else 1,
+            name=f"Reader {number}",
+            website=None,
+            body=bodies[number % len(bodies)],
+            body_html=rendered[number % len(bodies)],
+            created_at=rfc3339(datetime.fromtimestamp(created_ms / 1000, UTC)),
+            created_ms=created_ms,
+            avatar=privacy.avatar_seed(email),
+            status=status,
+            decided_by=MODERATOR,
+            decided_at=decided_at,
+        )
+        if position == 0:
+            root = comment  # published: replies in this article hang under it
+        fingerprint = duplicate_fingerprint(article_id, comment.parent_id, email_hash, comment.body)
+        locator = Locator(
+            article_id,
+            comment.root_id,
+            parent.created_ms if parent else created_ms,
+            comment.parent_id,
+            created_ms,
+            email_hash,
+            fingerprint,
+        )
+        sealed = privacy.encrypt(PrivateData(email, "198.51.100.7", "bench/1.0"))
+        batch.append((comment, sealed, locator))
+        if len(batch) == SCALE_BATCH or number == count - 1:
+            outcomes = store.add_many(batch)
+            refused = [outcome for outcome in outcomes if outcome.verdict != "created"]
+            if refused:
+                sys.exit(f"--scale: the store refused a comment: {refused[0]}")
+            batch.clear()
+            if (number + 1) % (SCALE_BATCH * 100) == 0:
+                rate = (number + 1) / (time.monotonic() - started)
+                log(f"  {number + 1:>10,} extra comments stored, {rate:,.0f}/s")
+    store.client.close()
+    return time.monotonic() - started
+
+
+def stored_total(redis_url: str) -> int:
+    """Count every stored comment, in every state."""
+    client = connect(redis_url, Timeouts())
+    keys = Keys(KEY_PREFIX)
+    try:
+        return sum(
+            int(client.zcard(keys.queue(bucket, status)))
+            for bucket in range(BUCKETS)
+            for status in Status.indexed()
+        )
+    finally:
+        client.close()
 
 
 def approved_total(redis_url: str) -> int:
@@ -703,14 +800,31 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="the Redis the service runs on: one server, a 3-master cluster, or both (both)",
     )
     parser.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        help="extra comments stored before the scenarios, over articles of their own (0)",
+    )
+    parser.add_argument(
         "--gunicorn-args",
         default="",
         help="extra gunicorn options for both servers, to try a setting (e.g. --reuse-port)",
     )
     arguments = parser.parse_args(argv)
+    if arguments.scale < 0:
+        parser.error("--scale must be 0 or more")
     if arguments.approve_pool is None:
         arguments.approve_pool = APPROVALS_PER_SECOND * arguments.duration
     return arguments
+
+
+def scale(redis_url: str, count: int) -> None:
+    """Store `count` extra comments (with --scale) and say how many the store holds."""
+    if count > 0:
+        log(f"Storing {count:,} extra comments over articles of their own (--scale) ...")
+        seconds = seed_scale(redis_url, count)
+        log(f"  stored in {seconds:.0f} s ({count / seconds:,.0f}/s).")
+    log(f"The store holds {stored_total(redis_url):,} comments.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -750,6 +864,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{OTHER_COMMENTS} on each of {OTHER_ARTICLES} articles) and "
                 f"{seeded.pending} pending, in {seeded.seconds:.1f} s."
             )
+            scale(redis_url, arguments.scale)
             pool = ApprovePool(redis_url, {})
             for level, ids in seeded.approve_pools.items():
                 pool.id_files[level] = work_dir / f"approve-ids-{level}.txt"
@@ -770,6 +885,7 @@ def main(argv: list[str] | None = None) -> int:
             with Cluster(work_dir / "cluster", masters=3) as cluster:
                 log(f"\nRedis Cluster of 3 masters at {cluster.url}; seeding ...")
                 seeded = seed(cluster.url, levels, arguments.approve_pool)
+                scale(cluster.url, arguments.scale)
                 pool = ApprovePool(cluster.url, {})
                 for level, ids in seeded.approve_pools.items():
                     pool.id_files[level] = work_dir / f"cluster-approve-ids-{level}.txt"
@@ -793,7 +909,11 @@ def main(argv: list[str] | None = None) -> int:
         if ceiling.get(result.connections):
             result.ratio = result.rps / ceiling[result.connections]
 
-    log(f"\nResults (wrk -t {arguments.threads}, {arguments.duration:g} s per run):\n")
+    log(
+        f"\nResults (wrk -t {arguments.threads}, {arguments.duration:g} s per run"
+        + (f", --scale {arguments.scale:,}" if arguments.scale else "")
+        + "):\n"
+    )
     log(table(results))
     if arguments.topology == "both":
         log("\nOne server against the 3-master cluster (req/s):")

@@ -80,7 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     privacy = Privacy(settings.secret_key)
-    wants_events = bool(settings.webhook_urls or settings.notify_emails)
+    wants_events = bool(settings.webhook_urls or settings.notify_emails or settings.cdn_purge_url)
     store = Store(
         create_redis(settings),
         Keys(settings.key_prefix),

@@ -118,6 +118,7 @@ class DataRightsStore:
                 keys.duplicate(article_id, locator.fingerprint),
                 keys.version(article_id),
                 keys.revisions(article_id, comment_id),
+                keys.events(locator.bucket),
             ],
             args=[
                 comment_id,
@@ -130,6 +131,8 @@ class DataRightsStore:
                 redaction.body_html or "",
                 str(only_if[0]) if only_if else "",
                 only_if[1] if only_if else "",
+                self.store.events_kept,
+                article_id,
             ],
         )
         if forget_email and locator.email_hash:

@@ -25,7 +25,14 @@ LOCATOR_VARIABLES = frozenset({"COMMENTS_ENV", "COMMENTS_CONFIG_DIR", "COMMENTS_
 ENVIRONMENTS = ("development", "production")
 # Read only from the environment: never from a file that might be committed.
 SECRET_SETTINGS = frozenset(
-    {"secret_key", "moderator_tokens", "webhook_secret", "smtp_password", "metrics_token"}
+    {
+        "secret_key",
+        "moderator_tokens",
+        "webhook_secret",
+        "smtp_password",
+        "metrics_token",
+        "cdn_purge_token",
+    }
 )
 
 
@@ -95,6 +102,21 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 2.0
     webhook_visibility_timeout_seconds: float = 60.0
+    # How long browsers (max-age) and shared caches such as a CDN (s-maxage) may keep published
+    # lists and counts, and serve them stale while they fetch a fresh copy, in seconds.
+    cache_max_age: int = 5
+    cache_s_maxage: int = 60
+    cache_stale_while_revalidate: int = 30
+    # The header naming an answer's purge keys (`article-<id>`): Surrogate-Key (Fastly;
+    # space-separated) or Cache-Tag (Cloudflare; comma-separated).
+    cdn_key_header: str = "Surrogate-Key"
+    # Purge on change: `news-comments webhooks` calls this URL ({article_id} filled in) with this
+    # method whenever an article's public list changes; the header carries the token, if any.
+    cdn_purge_url: str = ""
+    cdn_purge_method: str = "PURGE"
+    cdn_purge_body: str = ""
+    cdn_purge_header: str = ""
+    cdn_purge_token: str = ""
     # Readers' data rights (service/data_rights.py): erasure, and how long private data stays.
     erase_mode: str = "anonymize"
     erase_keeps_text: bool = True
@@ -238,6 +260,26 @@ MODERATION_MODES = ("all", "trusted", "off")
 BLOCKED_ACTIONS = ("refuse", "spam")
 ERASE_MODES = ("anonymize", "delete")
 DURABILITY = ("fsync", "replica", "none")
+CDN_KEY_HEADERS = ("Surrogate-Key", "Cache-Tag")
+CDN_PURGE_METHODS = ("PURGE", "BAN", "POST", "DELETE")
+
+
+def _check_cdn(settings: Settings) -> None:
+    """Refuse cache and purge settings a CDN could not use."""
+    ages = (settings.cache_max_age, settings.cache_s_maxage, settings.cache_stale_while_revalidate)
+    if min(ages) < 0:
+        raise SettingsError("cache_max_age, cache_s_maxage and cache_stale_while_revalidate >= 0")
+    if settings.cdn_key_header not in CDN_KEY_HEADERS:
+        raise SettingsError(f"cdn_key_header must be one of {', '.join(CDN_KEY_HEADERS)}")
+    if settings.cdn_purge_method not in CDN_PURGE_METHODS:
+        raise SettingsError(f"cdn_purge_method must be one of {', '.join(CDN_PURGE_METHODS)}")
+    if settings.cdn_purge_url and not settings.cdn_purge_url.startswith(("http://", "https://")):
+        raise SettingsError("cdn_purge_url must be an http:// or https:// URL")
+    if settings.cdn_purge_token and not settings.cdn_purge_header:
+        raise SettingsError("cdn_purge_token needs cdn_purge_header, the header that carries it")
+    header = settings.cdn_purge_header
+    if header and not all(char.isalnum() or char in "-_" for char in header):
+        raise SettingsError("cdn_purge_header must be a header name, such as Fastly-Key")
 
 
 def _checked(settings: Settings) -> Settings:
@@ -252,6 +294,7 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError(f"erase_mode must be one of {', '.join(ERASE_MODES)}")
     if any(not url.startswith(("http://", "https://")) for url in settings.webhook_urls):
         raise SettingsError("webhook_urls must be http:// or https:// URLs")
+    _check_cdn(settings)
     if settings.webhook_max_attempts < 1 or settings.webhook_backoff_seconds < 0:
         raise SettingsError("webhook_max_attempts must be 1 or more, webhook_backoff_seconds >= 0")
     if min(settings.webhook_timeout_seconds, settings.webhook_visibility_timeout_seconds) <= 0:

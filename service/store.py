@@ -149,7 +149,8 @@ class Store:
         self.keys = keys
         self.durability = durability
         self.writes = DurableWrites(client, durability)
-        # Comment events for webhooks are written only when some receiver wants them.
+        # Comment and article.changed events are written only when some receiver wants them
+        # (webhooks, moderator email, CDN purges).
         self.events_kept = EVENTS_LENGTH if events else 0
         self._submit = client.register_script(_script_source("submit"))
         self._decide = client.register_script(_script_source("decide"))
@@ -327,6 +328,7 @@ class Store:
                 *self._private_keys(comment_id, locator),
                 self.keys.audit(locator.bucket),
                 self.keys.revisions(locator.article_id, comment_id),
+                self.keys.events(locator.bucket),
             ],
             args=[
                 *self._transition_args(comment_id, locator),
@@ -335,6 +337,7 @@ class Store:
                 act.moderator,
                 act.at,
                 AUDIT_LENGTH,
+                self.events_kept,
             ],
         )
         return _text(result)
@@ -351,6 +354,7 @@ class Store:
                 self.keys.revisions(article_id, comment_id),
                 self.keys.version(article_id),
                 self.keys.audit(locator.bucket),
+                self.keys.events(locator.bucket),
             ],
             args=[
                 body,
@@ -361,6 +365,7 @@ class Store:
                 article_id,
                 secrets.token_hex(8),
                 AUDIT_LENGTH,
+                self.events_kept,
             ],
         )
         return _text(result)

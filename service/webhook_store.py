@@ -28,25 +28,40 @@ FINISHED_SECONDS = 7 * 24 * 3600
 
 @dataclasses.dataclass(frozen=True)
 class Retry:
-    """A delivery waiting for another attempt: which event, to which URL, attempts so far."""
+    """A delivery waiting for another attempt: which event, to which URL, attempts so far; a
+    `purge` is a CDN purge call, not a signed webhook POST."""
 
     delivery_id: str
     event_id: str
     event: dict[str, str]
     url: str
     attempts: int
+    purge: bool = False
 
     def dumps(self) -> str:
         """Serialize for the retry records hash (the delivery id is the field)."""
-        return json.dumps(
-            {"event_id": self.event_id, "event": self.event, "url": self.url, "n": self.attempts}
-        )
+        record: dict[str, Any] = {
+            "event_id": self.event_id,
+            "event": self.event,
+            "url": self.url,
+            "n": self.attempts,
+        }
+        if self.purge:
+            record["purge"] = True
+        return json.dumps(record)
 
     @classmethod
     def loads(cls, delivery_id: str, raw: str) -> Retry:
         """Read back what `dumps` wrote."""
         record = json.loads(raw)
-        return cls(delivery_id, record["event_id"], record["event"], record["url"], record["n"])
+        return cls(
+            delivery_id,
+            record["event_id"],
+            record["event"],
+            record["url"],
+            record["n"],
+            bool(record.get("purge")),
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,6 +9,10 @@ worker died) is taken over by the next worker to look. Failed deliveries wait in
 set with exponential backoff, then go to a dead-letter list. A delivery is marked finished after
 its success, so a redelivered event does not POST it again; a worker killed between a receiver's
 2xx and that mark repeats the POST, with the same `X-Comments-Delivery` (at least once).
+
+An `article.changed` event (an article's public list changed) also goes, when `cdn_purge_url`
+is set, to that URL with the article's id filled in (`cdn_purge_method`, unsigned, with the
+`cdn_purge_header` token), so a CDN drops its copies at once; it is retried like a webhook.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from typing import Any
@@ -47,11 +52,21 @@ IDLE_CONSUMER_MS = 24 * 3600 * 1000
 # How much of a receiver's answer is read (and ignored).
 MAX_ANSWER_BYTES = 65536
 USER_AGENT = "news-comments-webhooks/1"
+# The event telling that an article's public list changed (a purge for the CDN).
+ARTICLE_CHANGED = "article.changed"
 
 
-def delivery_id(stream: str, event_id: str, url: str) -> str:
+def delivery_id(stream: str, event_id: str, url: str, purge: bool = False) -> str:
     """Name one event's delivery to one URL: unique, and the same on every attempt."""
-    return hashlib.sha256(f"{stream}\n{event_id}\n{url}".encode()).hexdigest()[:32]
+    target = f"purge {url}" if purge else url
+    return hashlib.sha256(f"{stream}\n{event_id}\n{target}".encode()).hexdigest()[:32]
+
+
+def purge_target(template: str, article_id: str, in_url: bool = True) -> str:
+    """Fill an article's id into a purge URL template (URL-escaped) or body template (as is:
+    an article id holds only letters, digits and `-_.~:`)."""
+    filled = urllib.parse.quote(article_id, safe="") if in_url else article_id
+    return template.replace("{article_id}", filled)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -95,12 +110,15 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
-    """POST a body; never raise for what the receiver or the network does."""
+def send(
+    url: str, body: bytes | None, headers: dict[str, str], timeout: float, method: str = "POST"
+) -> Answer:
+    """Send a request (a POST, or a purge); never raise for what the receiver or the network
+    does."""
     started = time.monotonic()
     status: int | None = None
     error = ""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
     try:
         with _OPENER.open(request, timeout=timeout) as answer:
             answer.read(MAX_ANSWER_BYTES)
@@ -225,13 +243,21 @@ class WebhookWorker:
         if not fields.get("type"):
             return True  # trimmed from the stream meanwhile: nothing left to send
         stream = self.webhooks.stream(event_id)
-        for url in self.settings.webhook_urls:
+        for url, purge in self._targets(fields):
             if self.stopping:
                 return False
-            delivery = delivery_id(stream, event_id, url)
+            delivery = delivery_id(stream, event_id, url, purge)
             if not self.webhooks.is_settled(delivery):
-                self._attempt(Retry(delivery, event_id, fields, url, attempts=0))
+                self._attempt(Retry(delivery, event_id, fields, url, attempts=0, purge=purge))
         return True
+
+    def _targets(self, fields: dict[str, str]) -> list[tuple[str, bool]]:
+        """Where an event goes: every webhook URL, and the CDN's purge URL for a change."""
+        targets = [(url, False) for url in self.settings.webhook_urls]
+        template = self.settings.cdn_purge_url
+        if template and fields.get("type") == ARTICLE_CHANGED and fields.get("article_id"):
+            targets.append((purge_target(template, fields["article_id"]), True))
+        return targets
 
     def _attempt(self, retry: Retry) -> None:
         """POST once; record the success, or schedule the next attempt, or the dead letter."""
@@ -282,7 +308,10 @@ class WebhookWorker:
         self.webhooks.schedule(tried, _now_ms() + int(delay * 1000), attempt)
 
     def _post(self, retry: Retry) -> Answer:
-        """Build the event's body (the comment as readers see it now), sign it and POST it."""
+        """Build the event's body (the comment as readers see it now), sign it and POST it; or,
+        for a purge, call the CDN."""
+        if retry.purge:
+            return self._purge(retry)
         body = json.dumps(self.payload(retry.event_id, retry.event), separators=(",", ":"))
         data = body.encode()
         timestamp = int(time.time())
@@ -294,7 +323,22 @@ class WebhookWorker:
             "X-Comments-Timestamp": str(timestamp),
             "X-Comments-Signature": sign(self.settings.webhook_secret, timestamp, data),
         }
-        return post(retry.url, data, headers, self.settings.webhook_timeout_seconds)
+        return send(retry.url, data, headers, self.settings.webhook_timeout_seconds)
+
+    def _purge(self, retry: Retry) -> Answer:
+        """Ask the CDN to drop its copies of one article's answers."""
+        settings = self.settings
+        headers = {"User-Agent": USER_AGENT}
+        if settings.cdn_purge_header and settings.cdn_purge_token:
+            headers[settings.cdn_purge_header] = settings.cdn_purge_token
+        body = None
+        if settings.cdn_purge_body:
+            article_id = retry.event.get("article_id", "")
+            body = purge_target(settings.cdn_purge_body, article_id, in_url=False).encode()
+            headers["Content-Type"] = "application/json"
+        return send(
+            retry.url, body, headers, settings.webhook_timeout_seconds, settings.cdn_purge_method
+        )
 
     def payload(self, event_id: str, fields: dict[str, str]) -> dict[str, Any]:
         """The JSON an event is delivered as; `comment` is its public view, or None if gone."""
@@ -306,7 +350,7 @@ class WebhookWorker:
             "created_at": event_time(event_id),
             "comment": public_view(record) if record else None,
             "article_id": article_id,
-            "status": fields.get("status"),
+            "status": fields.get("status") or None,
             "moderator": fields.get("moderator") or None,
         }
 

@@ -207,12 +207,24 @@ def test_submit_approve_reject_are_delivered_signed_with_the_public_view(
     worker = worker_of(client)
     work_until(worker, lambda: len(receiver.requests) == 1)
     decide(client, moderator, comment["id"], "approve")
-    work_until(worker, lambda: len(receiver.requests) == 2)
-    decide(client, moderator, comment["id"], "reject", reason="off topic")
     work_until(worker, lambda: len(receiver.requests) == 3)
+    decide(client, moderator, comment["id"], "reject", reason="off topic")
+    work_until(worker, lambda: len(receiver.requests) == 5)
     assert worker.drain() == 0
 
-    pending, approved, rejected = (received.json() for received in receiver.requests)
+    # Publishing and unpublishing change the article's public list: an article.changed after
+    # each comment event.
+    received_types = [received.json()["type"] for received in receiver.requests]
+    assert received_types == [
+        "comment.pending",
+        "comment.approved",
+        "article.changed",
+        "comment.rejected",
+        "article.changed",
+    ]
+    changes = [received.json() for received in receiver.requests[2::2]]
+    assert {(change["article_id"], change["status"]) for change in changes} == {("article-9", None)}
+    pending, approved, _, rejected, _ = (received.json() for received in receiver.requests)
     assert [pending["type"], approved["type"], rejected["type"]] == [
         "comment.pending",
         "comment.approved",
@@ -229,7 +241,7 @@ def test_submit_approve_reject_are_delivered_signed_with_the_public_view(
         "alice",
     ]
     events = event_entries(redis_client, key_prefix)
-    assert [payload["id"] for payload in (pending, approved, rejected)] == [
+    assert [received.json()["id"] for received in receiver.requests] == [
         position for position, _ in events
     ]
     assert event_streams(redis_client, key_prefix) == [
@@ -265,13 +277,13 @@ def test_submit_approve_reject_are_delivered_signed_with_the_public_view(
             "status",
             "moderator",
         }
-    assert len({received.delivery for received in receiver.requests}) == 3
+    assert len({received.delivery for received in receiver.requests}) == 5
     # A tampered body fails verification.
     tampered = dataclasses.replace(receiver.requests[0], body=receiver.requests[0].body + b" ")
     assert not signature_is_valid(tampered)
 
     assert unacknowledged(redis_client, key_prefix) == 0
-    assert [entry["result"] for entry in log_of(client)] == ["delivered"] * 3
+    assert [entry["result"] for entry in log_of(client)] == ["delivered"] * 5
     # Neither the events, nor the log, nor anything else the webhooks keep holds the email.
     assert keyspace_mentions(redis_client, EMAIL) == []
 

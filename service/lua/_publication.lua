@@ -11,6 +11,9 @@
 -- Every key is in the article's bucket: one hash slot (see service/keys.py).
 local SLOT = {pending = 0, approved = 1, rejected = 2, spam = 3}
 local COMMENT_ID, ROOT_ID = ARGV[1], ARGV[2]
+-- Where list_changed writes its article.changed event: each script names its events stream and
+-- how many entries it keeps ("0": no events) before it changes anything.
+local CHANGES = {stream = nil, kept = '0'}
 
 -- Move the comment between state indexes (either state may be nil).
 local function reindex(old_state, new_state)
@@ -24,9 +27,14 @@ local function reindex(old_state, new_state)
   end
 end
 
--- Note that the article's public list changed: new version, recounted published comments.
+-- Note that the article's public list changed: new version, recounted published comments, and
+-- an article.changed event (for webhooks and CDN purges) when events are written.
 local function list_changed()
   redis.call('SET', KEYS[13], ARGV[5])
+  if CHANGES.kept ~= '0' then
+    redis.call('XADD', CHANGES.stream, 'MAXLEN', '~', CHANGES.kept, '*', 'type', 'article.changed',
+      'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'status', '', 'moderator', '')
+  end
   local published = redis.call('ZCARD', KEYS[7])
   if published > 0 then
     redis.call('HSET', KEYS[14], ARGV[6], published)

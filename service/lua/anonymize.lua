@@ -14,6 +14,9 @@
 -- ARGV[6] "1" to replace the text with ARGV[7] (body) and ARGV[8] (body_html)
 -- ARGV[9] the state the comment must still be in, or "" for any
 -- ARGV[10] the decided_at it must still have, or "" for any
+-- KEYS[9] the bucket's events stream   ARGV[11] events kept (about; 0: no events)
+-- ARGV[12] article id: redacting a published comment changes the public list, told by an
+-- article.changed event
 -- Returns {"missing"}, {"kept"} (ARGV[9] or ARGV[10] no longer hold), or {the comment's state,
 -- 1 if it had private data to delete else 0, 1 if it was in the email index else 0}.
 local COMMENT_ID = ARGV[1]
@@ -51,6 +54,10 @@ if state ~= 'deleted' and (ARGV[5] ~= '' or ARGV[6] == '1') then
   if state == 'approved' then
     -- The public list changed: a new version, so no cached page shows the old record.
     redis.call('SET', KEYS[7], ARGV[3])
+    if ARGV[11] ~= '0' then
+      redis.call('XADD', KEYS[9], 'MAXLEN', '~', ARGV[11], '*', 'type', 'article.changed',
+        'comment_id', COMMENT_ID, 'article_id', ARGV[12], 'status', '', 'moderator', '')
+    end
   end
 end
 return {state, had_private, was_indexed}

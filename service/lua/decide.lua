@@ -1,10 +1,12 @@
 -- Move a comment to a decided state, with its indexes, in one step.
 -- KEYS[1..15], ARGV[1..7]: see _publication.lua.   KEYS[16] the bucket's audit stream
--- KEYS[17] the bucket's events stream (for webhooks: comment.approved, or comment.rejected for reject and spam)
+-- KEYS[17] the bucket's events stream (for webhooks: comment.approved, or comment.rejected for
+-- reject and spam; article.changed when the public list changes)
 -- ARGV[8] new state   ARGV[9] moderator   ARGV[10] decided at (RFC 3339)   ARGV[11] reason or ""
 -- ARGV[12] reason code or ""   ARGV[13] the audit stream's approximate length cap
 -- ARGV[14] events kept (about; 0: no webhooks, no events)
 -- Returns {"missing"}, {"unchanged", state} or {"changed", previous state}.
+CHANGES.stream, CHANGES.kept = KEYS[17], ARGV[14]
 local new_state = ARGV[8]
 local old_state = redis.call('HGET', KEYS[1], 'status')
 if not old_state or SLOT[old_state] == nil then
@@ -23,6 +25,12 @@ for field, value in pairs({reason = ARGV[11], reason_code = ARGV[12]}) do
     redis.call('HDEL', KEYS[1], field)
   end
 end
+-- The comment's event comes before the article.changed a publication adds.
+if ARGV[14] ~= '0' then
+  local event = new_state == 'approved' and 'comment.approved' or 'comment.rejected'
+  redis.call('XADD', KEYS[17], 'MAXLEN', '~', ARGV[14], '*', 'type', event,
+    'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'status', new_state, 'moderator', ARGV[9])
+end
 if new_state == 'approved' then
   publish()
 elseif old_state == 'approved' then
@@ -33,9 +41,4 @@ redis.call('XADD', KEYS[16], 'MAXLEN', '~', ARGV[13], '*',
   'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', ARGV[9],
   'before', old_state, 'after', new_state, 'reason_code', ARGV[12], 'reason', ARGV[11],
   'at', ARGV[10])
-if ARGV[14] ~= '0' then
-  local event = new_state == 'approved' and 'comment.approved' or 'comment.rejected'
-  redis.call('XADD', KEYS[17], 'MAXLEN', '~', ARGV[14], '*', 'type', event,
-    'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'status', new_state, 'moderator', ARGV[9])
-end
 return {'changed', old_state}

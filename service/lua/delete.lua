@@ -8,7 +8,11 @@
 -- ARGV[9] a state the comment must be in to be deleted, or "" for any
 -- KEYS[21] the bucket's audit stream   ARGV[10] who deletes   ARGV[11] when (RFC 3339)   ARGV[12] length cap
 -- KEYS[22] the comment's revisions (texts a moderator edited)
+-- KEYS[23] the bucket's events stream   ARGV[13] events kept (about; 0: no events)
+-- Deleting a published comment changes the public list: an article.changed event. Deleting
+-- another only renews the list version (what readers see of it does not change).
 -- Returns "missing", "kept" (in another state than ARGV[9]), "deleted" or "placeholder".
+CHANGES.stream, CHANGES.kept = KEYS[23], ARGV[13]
 local state = redis.call('HGET', KEYS[1], 'status')
 if not state or SLOT[state] == nil then
   return 'missing'

@@ -16,6 +16,7 @@
 -- published under an unpublished parent shows it as a placeholder); "0": it must be published
 -- ARGV[14..] comment hash field, value pairs
 -- Returns {"created"}, {"exists"}, {"no_parent"} or {"duplicate", comment id}.
+CHANGES.stream, CHANGES.kept = KEYS[22], ARGV[12]
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
 end
@@ -41,11 +42,12 @@ redis.call('SET', KEYS[20], COMMENT_ID)
 redis.call('HSETNX', KEYS[21], 'first_comment_ms', ARGV[4])
 redis.call('ZADD', KEYS[23], 'NX', ARGV[4], ARGV[6])
 reindex(nil, ARGV[11])
-if ARGV[11] == 'approved' then
-  publish()
-end
+-- The comment's event comes before the article.changed a publication adds.
 if ARGV[11] ~= 'spam' and ARGV[12] ~= '0' then
   redis.call('XADD', KEYS[22], 'MAXLEN', '~', ARGV[12], '*', 'type', 'comment.' .. ARGV[11],
     'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'status', ARGV[11], 'moderator', '')
+end
+if ARGV[11] == 'approved' then
+  publish()
 end
 return {'created'}

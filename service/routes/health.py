@@ -17,6 +17,13 @@ blp = Blueprint("health", __name__, description="Liveness and readiness.")
 _RETRY = {"Retry-After": "5"}
 
 
+@blp.after_request
+def never_cached(response: Any) -> Any:
+    """Keep health and metrics answers (queue depth, spam counts) out of every cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @blp.route("/healthz")
 @blp.response(200)
 def healthz() -> dict[str, Any]:

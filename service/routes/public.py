@@ -56,15 +56,51 @@ IDEMPOTENCY_KEY = {
 }
 MAX_USER_AGENT = 512
 HTML_OR_JSON = ["application/json", "text/html"]
+# Purge keys a CDN takes on one answer, in bytes (Fastly and Cloudflare take 16 KB).
+MAX_PURGE_KEYS_BYTES = 16_000
+CACHED = {
+    "Cache-Control": {"schema": {"type": "string"}},
+    "Surrogate-Key": {
+        "schema": {"type": "string"},
+        "description": "`article-<id>` for each article in the answer (or Cache-Tag).",
+    },
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @blp.after_request
 def vary_on_origin(response: Response) -> Response:
-    """Tell caches that CORS answers differ by Origin (flask-cors omits it for one origin)."""
+    """Tell caches that CORS answers differ by Origin (flask-cors omits it for one origin), and
+    keep every answer not marked public (submissions, errors) out of every cache."""
     if services().settings.cors_origins:
         response.vary.add("Origin")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def cached_publicly(response: BaseResponse, article_ids: list[str]) -> BaseResponse:
+    """Let browsers and shared caches (a CDN) keep a published answer for the configured time,
+    tagged `article-<id>` for each article so a purge on change drops it."""
+    settings = services().settings
+    separator = " " if settings.cdn_key_header == "Surrogate-Key" else ","
+    keys: list[str] = []
+    size = 0
+    for article_id in dict.fromkeys(article_ids):
+        size += len(article_id) + len("article-") + 1
+        if size > MAX_PURGE_KEYS_BYTES:
+            break
+        keys.append(f"article-{article_id}")
+    # An answer some purge cannot reach is kept by shared caches no longer than by browsers.
+    shared = (
+        settings.cache_s_maxage if len(keys) == len(set(article_ids)) else settings.cache_max_age
+    )
+    response.headers["Cache-Control"] = (
+        f"public, max-age={settings.cache_max_age}, s-maxage={shared}, "
+        f"stale-while-revalidate={settings.cache_stale_while_revalidate}"
+    )
+    if keys:
+        response.headers[settings.cdn_key_header] = separator.join(keys)
     return response
 
 
@@ -114,7 +150,9 @@ class ArticleComments(MethodView):
     """An article's comment section."""
 
     @blp.arguments(CommentListQuerySchema(), location="query")
-    @blp.response(200, CommentListSchema(), headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(
+        200, CommentListSchema(), headers={"ETag": {"schema": {"type": "string"}}, **CACHED}
+    )
     @blp.alt_response(304, description="Not modified since the ETag in If-None-Match.")
     def get(self, query: dict[str, Any], article_id: str) -> BaseResponse:
         """List an article's published comments, a page of threads at a time."""
@@ -124,7 +162,7 @@ class ArticleComments(MethodView):
         # The page comes serialized (and cached) already; flask-smorest passes a Response on.
         response = Response(page.body, mimetype="application/json")
         response.set_etag(page.etag)
-        return response.make_conditional(request)
+        return cached_publicly(response, [article_id]).make_conditional(request)
 
     @accepts_body_types
     @blp.doc(requestBody={"content": {"application/x-www-form-urlencoded": FORM_BODY}})
@@ -196,10 +234,11 @@ def submit_reply(fields: dict[str, Any], article_id: str) -> BaseResponse:
 class PublishedComment(MethodView):
     """One published comment."""
 
-    @blp.response(200, PublicCommentSchema())
-    def get(self, article_id: str, comment_id: str) -> dict[str, Any]:
+    @blp.response(200, PublicCommentSchema(), headers=CACHED)
+    def get(self, article_id: str, comment_id: str) -> BaseResponse:
         """Read one published comment; 404 until a moderator approves it."""
-        return services().comments.published_comment(article_id, comment_id)
+        comment = services().comments.published_comment(article_id, comment_id)
+        return cached_publicly(jsonify(PublicCommentSchema().dump(comment)), [article_id])
 
 
 @blp.route("/counts")
@@ -207,7 +246,11 @@ class Counts(MethodView):
     """Comment counts for article lists and teasers."""
 
     @blp.arguments(CountsQuerySchema(), location="query")
-    @blp.response(200, CountsSchema())
-    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+    @blp.response(200, CountsSchema(), headers={"ETag": {"schema": {"type": "string"}}, **CACHED})
+    @blp.alt_response(304, description="Not modified since the ETag in If-None-Match.")
+    def get(self, query: dict[str, Any]) -> BaseResponse:
         """Count the published comments of up to 100 articles."""
-        return {"counts": services().comments.counts(query["article_id"])}
+        article_ids = query["article_id"]
+        response = jsonify(CountsSchema().dump({"counts": services().comments.counts(article_ids)}))
+        response.add_etag()
+        return cached_publicly(response, article_ids).make_conditional(request)
