@@ -197,3 +197,32 @@ def test_stored_keys_follow_the_scheme(
         assert "keys@example.com" not in name and "@" not in name
     assert keys.thread(article_id, root["id"]) in names
     assert keys.locator(article_bucket(article_id)) in names
+
+
+def test_article_global_counts_only_its_own_comments(
+    client: FlaskClient, moderator: dict[str, str], redis_client: RedisClient, key_prefix: str
+) -> None:
+    """Posting and approving on article `global` leaves every other article's counts alone, and
+    its own list reports only its own comments (it once shared keys with the site-wide indexes)."""
+    keys = Keys(key_prefix)
+    for _ in range(3):
+        publish(client, moderator, "elections")
+    submit(client, "elections")
+    publish(client, moderator, "global")
+    submit(client, "global")
+
+    own = client.get("/api/v1/articles/global/comments")
+    assert own.status_code == 200
+    assert own.get_json()["count"] == 1
+    assert len(own.get_json()["comments"]) == 1
+    counts = client.get("/api/v1/counts?article_id=global&article_id=elections")
+    assert counts.status_code == 200
+    assert counts.get_json() == {"counts": {"global": 1, "elections": 3}}
+    other = client.get("/api/v1/articles/elections/comments")
+    assert other.get_json()["count"] == 3
+    # Stored: each article's own indexes hold its own comments only.
+    assert redis_client.zcard(keys.article_status("global", Status.APPROVED)) == 1
+    assert redis_client.zcard(keys.article_status("global", Status.PENDING)) == 1
+    assert redis_client.zcard(keys.article_status("elections", Status.APPROVED)) == 3
+    assert redis_client.hget(keys.published_counts(article_bucket("global")), "global") == "1"
+    assert redis_client.hget(keys.published_counts(article_bucket("elections")), "elections") == "3"
