@@ -416,7 +416,9 @@ def _import(kind: str, path: Path, map_file: str | None, dry_run: bool) -> list[
     with command_services() as services:
         if kind == "jsonl":
             with path.open(encoding="utf-8") as lines:
-                return import_jsonl(services.store, read_jsonl(lines)).lines()
+                return import_jsonl(
+                    services.store, services.comments.privacy, read_jsonl(lines)
+                ).lines()
         report = Report()
         try:
             with import_progress(kind, path) as (groups_of, progress):

@@ -11,7 +11,6 @@ submit script (flood rule off, no queue limit, no webhook events). Article ids f
 from __future__ import annotations
 
 import functools
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ from typing import TypeVar
 import email_validator
 
 from service.models import Status
-from service.schemas import MAX_EMAIL_LENGTH, MAX_WEBSITE_LENGTH
+from service.schemas import MAX_EMAIL_LENGTH, http_website
 from service.store import Store
 
 MAX_NAME_LENGTH = 100
@@ -161,7 +160,4 @@ def clean_text(text: str) -> str:
 
 def clean_website(website: str | None) -> str | None:
     """Keep a website only when it is an http(s) URL the form would take."""
-    text = (website or "").strip()
-    if not re.match(r"https?://[^\s]+$", text, re.IGNORECASE) or len(text) > MAX_WEBSITE_LENGTH:
-        return None
-    return text
+    return http_website(website)

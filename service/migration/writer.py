@@ -32,6 +32,7 @@ from service.migration.batch import BatchWriter
 from service.migration.html_text import html_to_text
 from service.models import Act, Comment, PrivateData, Status, anchor_for_reply
 from service.privacy import Privacy
+from service.schemas import valid_display_name
 from service.store import Locator, Outcome, Store
 from service.text import render_body
 
@@ -262,7 +263,12 @@ class _GroupWriter:
         if email is None and status is not None:
             remark = "invalid email" if item.email.strip() else "no email"
             self.report.remarks[f"comment(s) with {remark} came in, never findable by email"] += 1
-        name = clean_text(item.name).replace("\n", " ")[:MAX_NAME_LENGTH].strip() or "Anonymous"
+        cleaned = clean_text(item.name).replace("\n", " ")[:MAX_NAME_LENGTH].strip()
+        name = valid_display_name(cleaned) if cleaned else None
+        if name is None:
+            if cleaned:
+                self.report.remarks["name(s) the reply form would refuse came in as Anonymous"] += 1
+            name = "Anonymous"
         return self._build(item, parent, Status.REJECTED if status is None else status, has_replies,
                            body, email or "", name)  # fmt: skip
 
