@@ -252,7 +252,9 @@ class ModerationService:
         log.info("moderator %s deleted comment %s (%s)", moderator, comment_id, outcome)
 
     def purge_pending(self, older_than_days: int, batch: int = 500) -> int:
-        """Delete pending comments older than some days; answer how many this call removed.
+        """Delete pending comments that have waited over some days; answer how many this call
+        removed. A comment waits from when it joined the queue here: an imported one from its
+        import (`queued_ms`), not from its date in the old system.
 
         Safe on several hosts at once: each deletion is one atomic step, and a comment another
         host removed first counts only there.
@@ -260,16 +262,20 @@ class ModerationService:
         cutoff_ms = int((datetime.now(UTC).timestamp() - older_than_days * 86400) * 1000)
         act = Act("purge", rfc3339(datetime.now(UTC)))
         removed = 0
-        while comment_ids := self.store.pending_before(cutoff_ms, batch):
+        after: str | None = None
+        # Ids sort by creation, and a comment joins the queue at or after it: every comment
+        # that has waited long enough is among those made before the cutoff.
+        while comment_ids := self.store.pending_before(cutoff_ms, batch, after):
+            after = comment_ids[-1]
             locators = self.store.locate_many(comment_ids)
             for comment_id, locator in zip(comment_ids, locators, strict=True):
                 if locator is None:
                     continue
-                outcome = self.store.delete(comment_id, locator, act, only_if=Status.PENDING)
+                outcome = self.store.delete(
+                    comment_id, locator, act, only_if=Status.PENDING, queued_before=cutoff_ms
+                )
                 if outcome in ("deleted", "placeholder"):
                     removed += 1
-            if all(locator is None for locator in locators):
-                break
         return removed
 
     def _locate(self, comment_id: str) -> Locator:

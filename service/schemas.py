@@ -575,6 +575,8 @@ class ExportedRecordSchema(Schema):
     staff = fields.String(load_default=None, validate=validate.Equal("1"))
     edited_by = actor_name(load_default=None)
     edited_at = fields.String(load_default=None, validate=_rfc3339)
+    # When it joined the queue where it was exported; an import sets its own.
+    queued_ms = fields.Integer(load_default=None, validate=validate.Range(min=0))
 
     @pre_load
     def without_derived_fields(self, data: Any, **_: Any) -> Any:

@@ -306,10 +306,16 @@ class Store:
 
     @_guarded
     def delete(
-        self, comment_id: str, locator: Locator, act: Act, only_if: Status | None = None
+        self,
+        comment_id: str,
+        locator: Locator,
+        act: Act,
+        only_if: Status | None = None,
+        queued_before: int | None = None,
     ) -> str:
-        """Delete a comment and its private data (only in state `only_if`, when given), with an
-        audit entry; answer "missing", "deleted", "placeholder" or "kept" (another state)."""
+        """Delete a comment and its private data (only in state `only_if`, and only when it
+        joined the queue before the moment `queued_before`, when given), with an audit entry;
+        answer "missing", "deleted", "placeholder" or "kept" (another state, or too recent)."""
         result = self.writes.run(
             self._delete,
             keys=[
@@ -325,6 +331,7 @@ class Store:
                 act.moderator,
                 act.at,
                 AUDIT_LENGTH,
+                "" if queued_before is None else queued_before,
             ],
         )
         return _text(result)
@@ -745,13 +752,14 @@ class Store:
 
     # --- maintenance ----------------------------------------------------------------------
     @_guarded
-    def pending_before(self, cutoff_ms: int, limit: int) -> list[str]:
-        """List up to `limit` pending comment ids that arrived before a moment, oldest first."""
+    def pending_before(self, cutoff_ms: int, limit: int, after: str | None = None) -> list[str]:
+        """List up to `limit` pending comment ids made before a moment, oldest first, after an
+        id when given."""
         pipe = self.client.pipeline(transaction=False)
         for bucket in range(BUCKETS):
             pipe.zrange(
                 self.keys.queue(bucket, Status.PENDING),
-                "-",
+                f"({after}" if after else "-",
                 f"({cutoff_ms:012x}",
                 bylex=True,
                 offset=0,

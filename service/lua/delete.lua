@@ -8,6 +8,8 @@
 -- ARGV[9] a state the comment must be in to be deleted, or "" for any
 -- KEYS[21] the bucket's audit stream   ARGV[10] who deletes   ARGV[11] when (RFC 3339)   ARGV[12] length cap
 -- KEYS[22] the comment's revisions (texts a moderator edited)
+-- ARGV[13] a moment (ms): keep a comment that joined the queue then or later (its `queued_ms`,
+--   else its creation), or "" for no such condition (the purge of stale pending comments)
 -- Returns "missing", "kept" (in another state than ARGV[9]), "deleted" or "placeholder".
 local state = redis.call('HGET', KEYS[1], 'status')
 if not state or SLOT[state] == nil then
@@ -15,6 +17,12 @@ if not state or SLOT[state] == nil then
 end
 if ARGV[9] ~= '' and state ~= ARGV[9] then
   return 'kept'
+end
+if ARGV[13] ~= '' then
+  local since = redis.call('HGET', KEYS[1], 'queued_ms') or ARGV[4]
+  if tonumber(since) >= tonumber(ARGV[13]) then
+    return 'kept'
+  end
 end
 
 reindex(state, nil)

@@ -26,6 +26,8 @@ from service.schemas import MAX_EMAIL_LENGTH, http_website
 from service.store import Store
 
 MAX_NAME_LENGTH = 100
+# What an import tells of the pending comments it brings: their wait starts with the import.
+QUEUED_REMARK = "pending comment(s) joined the moderation queue (purge counts their wait from now)"
 MAX_BODY_LENGTH = 5000
 _FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 

@@ -20,7 +20,7 @@ from marshmallow import ValidationError
 
 from service.comments import rfc3339
 from service.keys import COMMENT_ID_LENGTH, article_bucket
-from service.migration import Report, import_store, parents_first
+from service.migration import QUEUED_REMARK, Report, import_store, parents_first
 from service.models import Act, Comment, Status, anchor_for_reply
 from service.privacy import Privacy, PrivateDataError
 from service.schemas import COMMENT_ID_PATTERN, ExportedRecordSchema, RevisionSchema, http_website
@@ -198,6 +198,7 @@ def import_jsonl(store: Store, privacy: Privacy, objects: Iterable[Any]) -> Repo
     with_replies = {entry.record["parent_id"] for entry in checked if entry.record["parent_id"]}
     present_ids = {entry.comment_id for entry in checked}
     placed: dict[str, _Placed] = {}
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
     written: list[tuple[dict[str, str], list[dict[str, str]], Locator]] = []
     later: list[tuple[str, Locator, Status]] = []
     for entry in parents_first(
@@ -217,7 +218,9 @@ def import_jsonl(store: Store, privacy: Privacy, objects: Iterable[Any]) -> Repo
             report.remarks["website(s) that are not http(s) addresses were left out"] += 1
         status = record["status"]
         written_status = Status.APPROVED if comment_id in with_replies else status
-        comment = _rebuilt(entry, parent, written_status)
+        # A pending comment joins the queue here now: the purge counts its wait from the import.
+        queued_ms = now_ms if status is Status.PENDING else None
+        comment = _rebuilt(entry, parent, written_status, queued_ms)
         locator = Locator(
             comment.article_id,
             comment.root_id,
@@ -237,6 +240,8 @@ def import_jsonl(store: Store, privacy: Privacy, objects: Iterable[Any]) -> Repo
             report.skipped.append(f"comment {comment_id}: the store answered {outcome.verdict}")
             continue
         report.imported += 1
+        if queued_ms is not None:
+            report.remarks[QUEUED_REMARK] += 1
         placed[comment_id] = _Placed(comment, locator.root_ms)
         final = comment.to_fields() | {"status": str(status)}
         for name in ("reason_code", "edited_by", "edited_at"):
@@ -252,7 +257,9 @@ def import_jsonl(store: Store, privacy: Privacy, objects: Iterable[Any]) -> Repo
     return report
 
 
-def _rebuilt(entry: _Checked, parent: _Placed | None, status: Status) -> Comment:
+def _rebuilt(
+    entry: _Checked, parent: _Placed | None, status: Status, queued_ms: int | None
+) -> Comment:
     """Build the comment to store from its checked fields; derive the rest as the API does."""
     record = entry.record
     created_ms = record["created_ms"]
@@ -281,6 +288,7 @@ def _rebuilt(entry: _Checked, parent: _Placed | None, status: Status) -> Comment
         reason=record["reason"],
         reasons=tuple(record["reasons"]),
         staff=record["staff"] == "1",
+        queued_ms=queued_ms,
     )
 
 

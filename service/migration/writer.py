@@ -20,6 +20,7 @@ from service.keys import article_bucket
 from service.migration import (
     MAX_BODY_LENGTH,
     MAX_NAME_LENGTH,
+    QUEUED_REMARK,
     Report,
     SourceComment,
     clean_text,
@@ -115,7 +116,9 @@ class _GroupWriter:
         self.report = report
         self.batch_size = batch
         self.sender = BatchWriter(self.store, dry_run)
-        self.act = Act(f"import:{source}", rfc3339(datetime.now(UTC)))
+        now = datetime.now(UTC)
+        self.act = Act(f"import:{source}", rfc3339(now))
+        self.now_ms = int(now.timestamp() * 1000)
 
     def write(self, items: Sequence[SourceComment]) -> None:
         """Write a group's comments, parents before replies, then settle the parents' states."""
@@ -183,6 +186,8 @@ class _GroupWriter:
             if verdict == "created":
                 self.report.imported += 1
                 tally.imported += 1
+                if prepared.status is Status.PENDING:
+                    self.report.remarks[QUEUED_REMARK] += 1
                 if prepared.comment.status is not prepared.status:
                     later.append(prepared)
             elif verdict in ("exists", "duplicate"):
@@ -309,6 +314,8 @@ class _GroupWriter:
             decided_by=self.act.moderator if decided or has_replies else None,
             decided_at=self.act.at if decided or has_replies else None,
             reasons=(f"imported from {self.source}",),
+            # It joins the queue now, whatever its date: the purge counts its wait from here.
+            queued_ms=self.now_ms if status is Status.PENDING else None,
         )
         # No email: never in the email index; the duplicate rule keys on the source comment.
         email_hash = self.privacy.email_hash(email) if email else ""
