@@ -118,6 +118,15 @@ class FloodMarks:
 
 
 @dataclass(frozen=True)
+class PendingMark:
+    """Where a new pending comment is counted against its network's share of the queue, and
+    how long an entry may stay there (past it, the purge would have removed the comment)."""
+
+    key: str
+    keep_ms: int
+
+
+@dataclass(frozen=True)
 class AdmissionFacts:
     """What the store knows that the submission rules ask about."""
 
@@ -129,6 +138,9 @@ class AdmissionFacts:
     duplicate_of: str | None
     approved_by_author: int
     pending: int
+    # Entries in the sender network's pending set: an upper bound (it may hold ids decided
+    # since), made exact by `pending_from` when it reaches the share.
+    network_pending: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,13 +214,19 @@ class Store:
 
     @_guarded
     def add(
-        self, comment: Comment, sealed_private: bytes, locator: Locator, flood: FloodMarks | None
+        self,
+        comment: Comment,
+        sealed_private: bytes,
+        locator: Locator,
+        flood: FloodMarks | None,
+        pending_mark: PendingMark | None = None,
     ) -> Outcome:
         """Store a new comment once, in its state; refuse a flood or a duplicate atomically.
 
         The flood marks are per client, in other slots than the comment: they are claimed first
         (SET NX, so of two racing comments from one client only one passes) and given back when
-        the comment is not stored."""
+        the comment is not stored. A stored pending comment is then noted in its network's
+        pending set (`pending_mark`), in another slot too."""
         claimed: list[str] = []
         if flood is not None and flood.ms > 0:
             wait_ms, claimed = self._claim_flood_marks(comment.comment_id, flood)
@@ -218,7 +236,47 @@ class Store:
         outcome = Outcome(*[_text(part) for part in result])
         if outcome.verdict not in ("created", "exists") and claimed:
             self.client.delete(*claimed)
+        if outcome.verdict == "created" and pending_mark and comment.status is Status.PENDING:
+            self._note_pending(pending_mark, comment.comment_id, comment.created_ms)
         return outcome
+
+    def _note_pending(self, mark: PendingMark, comment_id: str, created_ms: int) -> None:
+        """Add a stored pending comment to its network's set; drop entries older than the
+        purge would keep; the set expires when the network stops sending. The comment stands
+        whatever happens here: a missed entry only lets the network send one more."""
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zadd(mark.key, {comment_id: created_ms})
+            pipe.zremrangebyscore(mark.key, "-inf", f"({created_ms - mark.keep_ms}")
+            pipe.pexpire(mark.key, mark.keep_ms)
+            pipe.execute()
+        except redis.RedisError as error:
+            log.warning("a pending comment was not counted for its network (%s)", error)
+
+    @_guarded
+    def pending_from(self, key: str) -> int:
+        """Count the comments of a network's pending set that are still pending, trimming the
+        others (decided, deleted, purged): each id names its bucket's pending queue."""
+        members = [_text(member) for member in self.client.zrange(key, 0, -1)]
+        if not members:
+            return 0
+        checked: list[str] = []
+        stale: list[str] = []
+        pipe = self.client.pipeline(transaction=False)
+        for comment_id in members:
+            bucket = comment_bucket(comment_id)
+            if bucket is None:
+                stale.append(comment_id)
+                continue
+            checked.append(comment_id)
+            pipe.zscore(self.keys.queue(bucket, Status.PENDING), comment_id)
+        answers = pipe.execute() if checked else []
+        stale += [
+            comment_id for comment_id, score in zip(checked, answers, strict=True) if score is None
+        ]
+        if stale:
+            self.client.zrem(key, *stale)
+        return len(members) - len(stale)
 
     def _submit_call(
         self, comment: Comment, sealed_private: bytes, locator: Locator
@@ -588,7 +646,8 @@ class Store:
     def admission_facts(
         self, article_id: str, email_hash: str, ip_hash: str, fingerprint: str
     ) -> AdmissionFacts:
-        """Read in one pipeline what the submission rules need to know (reads only)."""
+        """Read in one pipeline what the submission rules need to know (reads only); `ip_hash`
+        names the client's network."""
         keys = self.keys
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(keys.article(article_id))
@@ -598,12 +657,21 @@ class Store:
         pipe.pttl(keys.flood("ip", ip_hash))
         pipe.pttl(keys.flood("email", email_hash))
         pipe.get(keys.duplicate(article_id, fingerprint))
+        pipe.zcard(keys.pending_from(ip_hash))
         for bucket in range(BUCKETS):
             pipe.hget(keys.approved_by_email(bucket), email_hash)
             pipe.zcard(keys.queue(bucket, Status.PENDING))
-        article, email_blocked, domains, networks, ip_wait, email_wait, original, *shares = (
-            pipe.execute()
-        )
+        (
+            article,
+            email_blocked,
+            domains,
+            networks,
+            ip_wait,
+            email_wait,
+            original,
+            network_pending,
+            *shares,
+        ) = pipe.execute()
         return AdmissionFacts(
             article=_decoded(article),
             email_blocked=bool(email_blocked),
@@ -613,7 +681,12 @@ class Store:
             duplicate_of=_text(original) if original else None,
             approved_by_author=sum(int(count or 0) for count in shares[0::2]),
             pending=sum(int(count) for count in shares[1::2]),
+            network_pending=int(network_pending),
         )
+
+    def pending_mark(self, ip_hash: str, keep_days: int) -> PendingMark:
+        """Name the pending set of a client's network, its entries kept `keep_days` days."""
+        return PendingMark(self.keys.pending_from(ip_hash), max(keep_days, 1) * 86_400_000)
 
     def flood_marks(self, ip_hash: str, email_hash: str, ms: int) -> FloodMarks:
         """Name the flood marks of a client's IP and email."""

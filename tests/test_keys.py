@@ -100,6 +100,7 @@ def test_raw_key_names() -> None:
     assert keys.moderators() == "comments:{site}:moderators"
     assert keys.flood("ip", "ff00") == "comments:flood:ip:ff00"
     assert keys.idempotency("ee11") == "comments:idempotency:ee11"
+    assert keys.pending_from("dd22") == "comments:pending-from:dd22"
     assert keys.rate_limits() == "comments:limits"
     assert keys.webhook_log() == "comments:{webhooks}:log"
     assert keys.webhook_retries() == "comments:{webhooks}:retries"
@@ -144,6 +145,7 @@ def test_per_client_keys_carry_no_hash_tag_and_spread_over_the_slots() -> None:
     per_client = [
         *(keys.flood(kind, f"{number:04x}") for kind in ("ip", "email") for number in range(50)),
         *(keys.idempotency(f"{number:04x}") for number in range(50)),
+        *(keys.pending_from(f"{number:04x}") for number in range(50)),
         keys.rate_limits(),
     ]
     assert not any("{" in name or "}" in name for name in per_client)
@@ -190,7 +192,7 @@ def test_stored_keys_follow_the_scheme(
         assert (
             rest.startswith(f"{{{tag}}}:a:{article_id}:")
             or rest.startswith(f"{{{tag}}}:")
-            or rest.startswith(("flood:", "idempotency:", "limits"))
+            or rest.startswith(("flood:", "pending-from:", "idempotency:", "limits"))
         ), name
         if rest.startswith("{"):
             assert slot(name) == slot(keys.queue(article_bucket(article_id), Status.PENDING))
