@@ -61,9 +61,13 @@ def pending_ids(redis_client: redis.Redis, key_prefix: str) -> set[str]:
 
 
 def stored_traces(redis_client: redis.Redis, key_prefix: str, comment_id: str) -> list[str]:
-    """Name every key that still holds anything of a comment: records, indexes, lookups."""
+    """Name every key that still holds anything of a comment: records, indexes, lookups. A
+    network's set of pending comments is not one: it drops ids no longer pending when it is
+    next checked, and expires (README, "Redis layout")."""
     found = []
     for key in redis_client.scan_iter(match=f"{key_prefix}:*", count=1000):
+        if key.startswith(f"{key_prefix}:pending-from:"):
+            continue
         if comment_id in key:
             found.append(key)
             continue
