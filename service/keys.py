@@ -178,6 +178,10 @@ class Keys:
         """Hash of a moderator token's SHA-256 to the moderator it belongs to."""
         return f"{self.prefix}:{{site}}:moderators"
 
+    def key_check(self) -> str:
+        """String holding the key check value of the secret key the data is sealed with."""
+        return f"{self.prefix}:{{site}}:key-check"
+
     # --- per client: no hash tag, spread over the slots -----------------------------------
     def flood(self, kind: str, client_hash: str) -> str:
         """String marking that a client (by IP or email hash) has just posted."""

@@ -14,7 +14,7 @@ from service.addresses import normalize_address, normalize_network
 from service.comments import record_view, rfc3339
 from service.errors import CommentNotFound, InvalidField
 from service.models import Act, Decision, ReasonCode, Status
-from service.privacy import Privacy
+from service.privacy import Privacy, PrivateDataError
 from service.settings import Settings
 from service.store import Locator, Store
 from service.text import render_body
@@ -297,7 +297,16 @@ def moderator_view(
     for name in ("decided_by", "decided_at", "reason", "reason_code", "edited_by", "edited_at"):
         view[name] = fields.get(name)
     view["reasons"] = json.loads(fields.get("reasons", "[]"))
-    private = privacy.decrypt(sealed) if sealed else None
+    private = None
+    if sealed:
+        try:
+            private = privacy.decrypt(sealed)
+        except PrivateDataError:
+            # Sealed with another secret key: the record is shown, its private data is not.
+            log.warning(
+                "comment %s: its private data does not open with this secret key", view["id"]
+            )
+            view["private_unreadable"] = True
     view["email"] = private.email if private else None
     view["ip"] = private.ip if private else None
     view["user_agent"] = private.user_agent if private else None
@@ -381,7 +390,13 @@ class SiteRules:
     def blocks(self) -> dict[str, list[str]]:
         """List the block list, emails decrypted."""
         sealed_emails, domains, networks = self.store.blocks()
-        emails = sorted(self.privacy.open_email(sealed) for sealed in sealed_emails)
+        emails = []
+        for sealed in sealed_emails:
+            try:
+                emails.append(self.privacy.open_email(sealed))
+            except PrivateDataError:
+                log.warning("a blocked email does not open with this secret key")
+        emails.sort()
         return {"emails": emails, "domains": domains, "networks": networks}
 
     def block(self, kind: str, value: str, blocked: bool, moderator: str) -> bool:

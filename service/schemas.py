@@ -322,6 +322,12 @@ class ModerationCommentSchema(PublicCommentSchema):
     reasons = fields.List(
         fields.String(), metadata={"description": "Why the submission rules held or filed it."}
     )
+    private_unreadable = fields.Boolean(
+        metadata={
+            "description": "Its private data was sealed with another secret key: email, IP and "
+            "user agent are null."
+        }
+    )
 
 
 class ModerationListSchema(Schema):

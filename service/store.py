@@ -167,6 +167,8 @@ class Store:
         self._decide = client.register_script(_script_source("decide"))
         self._delete = client.register_script(_script_source("delete"))
         self._edit = client.register_script(_script_source("edit", transition=False))
+        # The key check value to store, once, before the first write (see `sealed_with`).
+        self.seal_on_write: str | None = None
 
     @property
     def is_cluster(self) -> bool:
@@ -232,6 +234,7 @@ class Store:
             wait_ms, claimed = self._claim_flood_marks(comment.comment_id, flood)
             if wait_ms:
                 return Outcome("flood", str(wait_ms))
+        self._seal_once()
         result = self.writes.run(self._submit, *self._submit_call(comment, sealed_private, locator))
         outcome = Outcome(*[_text(part) for part in result])
         if outcome.verdict not in ("created", "exists") and claimed:
@@ -307,6 +310,7 @@ class Store:
         """Store many new comments (no flood rule), each in its own atomic step, as `add` does:
         on one server in one pipeline with one durability wait for all (imports); on a cluster,
         which takes no scripts in a pipeline, one after another."""
+        self._seal_once()
         if self.is_cluster:
             return [
                 self.add(comment, sealed, locator, None) for comment, sealed, locator in entries
@@ -340,6 +344,7 @@ class Store:
     ) -> tuple[str, Status | None]:
         """Move a comment to a decided state, with an audit entry; answer the outcome and the
         previous state."""
+        self._seal_once()
         result = self.writes.run(
             self._decide,
             keys=[
@@ -374,6 +379,7 @@ class Store:
         """Delete a comment and its private data (only in state `only_if`, and only when it
         joined the queue before the moment `queued_before`, when given), with an audit entry;
         answer "missing", "deleted", "placeholder" or "kept" (another state, or too recent)."""
+        self._seal_once()
         result = self.writes.run(
             self._delete,
             keys=[
@@ -398,6 +404,7 @@ class Store:
     def edit(self, comment_id: str, locator: Locator, body: str, body_html: str, act: Act) -> str:
         """Replace a comment's text, keeping every version; answer "missing", "unchanged" or
         "edited"."""
+        self._seal_once()
         article_id = locator.article_id
         result = self.writes.run(
             self._edit,
@@ -712,6 +719,7 @@ class Store:
     @_guarded
     def block_email(self, email_hash: str, sealed_email: bytes) -> None:
         """Block an email, kept as its keyed hash with the email sealed for listing."""
+        self._seal_once()
         self.client.hset(self.keys.blocks("emails"), email_hash, sealed_email)
 
     @_guarded
@@ -802,6 +810,38 @@ class Store:
         if record is None:
             return bool(self.client.hdel(self.keys.moderators(), token_hash))
         return bool(self.client.hset(self.keys.moderators(), token_hash, record))
+
+    # --- the secret key ---------------------------------------------------------------------
+    def _seal_once(self) -> None:
+        """Before this store's first write, seal the data with `seal_on_write` when it is not
+        sealed yet (the check at start made sure it is not sealed with another key)."""
+        if self.seal_on_write is not None:
+            self.client.set(self.keys.key_check(), self.seal_on_write, nx=True)
+            self.seal_on_write = None
+
+    @_guarded
+    def sealed_with(self, key_check: str, seal: bool) -> str | None:
+        """Give the key check value the store is sealed with; with `seal`, first store the one
+        given when there is none yet (SET NX: of two first starts, one wins)."""
+        key = self.keys.key_check()
+        if seal:
+            self.client.set(key, key_check, nx=True)
+        stored = self.client.get(key)
+        return _text(stored) if stored is not None else None
+
+    @_guarded
+    def some_private_data(self) -> bytes | None:
+        """Give one comment's sealed private data, if any comment keeps some (a sample to try
+        a secret key on)."""
+        for status in Status.indexed():
+            for comment_id in self.ids_in_state(status, 20):
+                [locator] = self.locate_many([comment_id])
+                if locator is None:
+                    continue
+                sealed = self.client.get(self.keys.private(locator.article_id, comment_id))
+                if sealed:
+                    return bytes(sealed) if not isinstance(sealed, str) else sealed.encode()
+        return None
 
     # --- idempotency ----------------------------------------------------------------------
     @_guarded

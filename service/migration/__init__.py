@@ -116,7 +116,9 @@ class SourceComment:
 
 def import_store(store: Store) -> Store:
     """Give a store on the same Redis and keys that writes no webhook events."""
-    return Store(store.client, store.keys, events=False, durability=store.durability)
+    quiet = Store(store.client, store.keys, events=False, durability=store.durability)
+    quiet.seal_on_write = store.seal_on_write
+    return quiet
 
 
 def parents_first(
