@@ -11,7 +11,8 @@
 9. Moderation words, or `max_links` links or more: held for review with the reason.
 10. Trusted commenters (`trusted_after_approved` approved comments): published at once.
 11. Moderation mode: `all` holds everything, `trusted` applies rule 10, `off` publishes.
-12. Queue cap: with `max_pending` comments waiting, new comments that would wait are refused (503).
+12. Queue cap: with `max_pending` comments waiting, new comments that would wait are refused (503);
+    so are those from a network (IPv4 address, IPv6 /64) with `max_pending_per_network` waiting.
 """
 
 from __future__ import annotations
@@ -133,14 +134,22 @@ class Admission:
             self._publication(facts, verdict)
         if verdict.status is Status.PENDING and facts.pending >= self.settings.max_pending:
             raise self.queue_full()
+        if verdict.status is Status.PENDING and self.network_share_reached(facts.network_pending):
+            # The same answer as a full queue: nothing tells one network it is singled out.
+            raise self.queue_full("network_queue_full")
         return verdict
 
-    def queue_full(self) -> Refused:
-        """Give the refusal for a full moderation queue."""
+    def network_share_reached(self, network_pending: int) -> bool:
+        """Tell whether a network has its share of the queue waiting."""
+        share = self.settings.max_pending_per_network
+        return share > 0 and network_pending >= share
+
+    def queue_full(self, rule: str = "queue_full") -> Refused:
+        """Give the refusal for a full moderation queue (or a network's full share of it)."""
         return Refused(
             HTTPStatus.SERVICE_UNAVAILABLE,
             QUEUE_FULL_MESSAGE,
-            "queue_full",
+            rule,
             retry_after=self.settings.retry_after_seconds * 12,
         )
 

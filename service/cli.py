@@ -64,6 +64,43 @@ def _secret_file(path: Path, make: str) -> str:
     return make
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a small file readable by the owner only (created so, then moved into place)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.unlink(missing_ok=True)
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text + "\n")
+    os.replace(draft, path)
+
+
+def var_dir() -> Path:
+    """Give the folder `news-comments serve` keeps its secrets and embedded Redis in."""
+    return Path(os.environ.get("COMMENTS_VAR_DIR") or VAR_DIR)
+
+
+# What `news-comments serve` leaves in var/ for the maintenance commands, by the variable it
+# stands in for.
+VAR_FILES = {"REDIS_URL": "redis_url", "COMMENTS_SECRET_KEY": "secret_key"}
+
+
+def adopt_var_files(folder: Path | None = None) -> list[str]:
+    """Use `make run`'s Redis and secret key (var/redis_url, var/secret_key) for each of
+    REDIS_URL and COMMENTS_SECRET_KEY that is not set; answer the files used."""
+    folder = folder or var_dir()
+    used = []
+    for variable, name in VAR_FILES.items():
+        path = folder / name
+        if os.environ.get(variable) or not path.is_file():
+            continue
+        value = path.read_text().strip()
+        if value:
+            os.environ[variable] = value
+            used.append(f"{folder.name}/{name}")
+    return used
+
+
 def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start a persistent Redis-compatible server under `data_dir`; answer it and its URL."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -136,8 +173,11 @@ def _serve_with_redis(env: dict[str, str], var_dir: Path) -> int:
     env.setdefault("COMMENTS_MODERATOR_TOKENS", f"editor:{token}")
 
     embedded: subprocess.Popen[bytes] | None = None
+    url_file = var_dir / VAR_FILES["REDIS_URL"]
     if not env.get("REDIS_URL"):
         embedded, env["REDIS_URL"] = start_embedded_redis(var_dir / "redis")
+        # The maintenance commands find it here (see `adopt_var_files`).
+        _write_private(url_file, env["REDIS_URL"])
         print(f"Embedded Redis on {env['REDIS_URL']}, data in {var_dir / 'redis'}")
     try:
         base = f"http://{env['HOST']}:{env['PORT']}"
@@ -154,6 +194,7 @@ def _serve_with_redis(env: dict[str, str], var_dir: Path) -> int:
         return _run_gunicorn(env)
     finally:
         if embedded is not None:
+            url_file.unlink(missing_ok=True)
             embedded.terminate()
             embedded.wait(timeout=10)
             print("Embedded Redis stopped.", flush=True)
@@ -182,10 +223,16 @@ def _run_gunicorn(env: dict[str, str]) -> int:
             interrupted = True
 
 
-def check_redis(url: str, prefix: str, client: RedisClient) -> str:
-    """Prove Redis answers in the topology REDIS_URL names and holds today's key layout;
-    answer a one-line description, or raise TopologyError saying what is wrong."""
+def check_redis(
+    url: str, prefix: str, client: RedisClient, secret_key: str | None = None, seal: bool = False
+) -> str:
+    """Prove Redis answers in the topology REDIS_URL names and holds today's key layout, and,
+    given the secret key, that the data there was sealed with it (with `seal`, seal a store not
+    sealed yet); answer a one-line description, or raise TopologyError saying what is wrong."""
     from service.key_migration import legacy_layout_present
+    from service.keys import Keys
+    from service.privacy import Privacy
+    from service.store import Store, StoreUnavailable
 
     described = topology.check(client, url)
     try:
@@ -196,6 +243,28 @@ def check_redis(url: str, prefix: str, client: RedisClient) -> str:
         raise TopologyError(
             "Redis holds comments in the layout before buckets: stop the service and run "
             "`news-comments migrate-keys` first"
+        )
+    if secret_key is None:
+        return described
+    privacy = Privacy(secret_key)
+    mine = privacy.key_check()
+    store = Store(client, Keys(prefix), durability="none")
+    try:
+        sealed = store.sealed_with(mine, seal=False)
+        if sealed is None:
+            # Not sealed yet (empty, or data from before key checks): data there must open.
+            sample = store.some_private_data()
+            if sample is not None and not privacy.opens(sample):
+                sealed = "another key"
+            elif seal:
+                sealed = store.sealed_with(mine, seal=True)
+    except StoreUnavailable as error:
+        raise TopologyError(f"REDIS_URL {topology.redacted(url)}: {error}") from error
+    if sealed is not None and sealed != mine:
+        raise TopologyError(
+            f"COMMENTS_SECRET_KEY is not the secret key the data under prefix {prefix!r} at "
+            f"{topology.redacted(url)} was sealed with; nothing was written (set the one it was "
+            "sealed with: `make run` keeps it in var/secret_key)"
         )
     return described
 
@@ -209,7 +278,14 @@ def check_redis_or_exit() -> None:
         settings = load_settings()
         client = topology.connect(settings.redis_url, _timeouts(settings))
         try:
-            print(f"Redis: {check_redis(settings.redis_url, settings.key_prefix, client)}")
+            described = check_redis(
+                settings.redis_url,
+                settings.key_prefix,
+                client,
+                settings.secret_key,
+                seal=_secret_is_configured(),
+            )
+            print(f"Redis: {described}")
         finally:
             client.close()
     except (SettingsError, TopologyError) as error:
@@ -222,18 +298,33 @@ def _timeouts(settings: Settings) -> topology.Timeouts:
     )
 
 
+def _secret_is_configured() -> bool:
+    """Tell whether the secret key was given (not one made up for this process alone, which
+    must never seal a store)."""
+    return bool(os.environ.get("COMMENTS_SECRET_KEY"))
+
+
 @contextlib.contextmanager
 def command_services() -> Iterator[Services]:
-    """Build the app from the environment for one command; close its Redis client after. A
-    Redis that does not answer, or holds the old layout, ends the command with one line."""
+    """Build the app from the environment for one command, with `make run`'s Redis and secret
+    key from var/ for what the environment does not set; close its Redis client after. A Redis
+    that does not answer, holds the old layout or was sealed with another secret key ends the
+    command with one line."""
     from service import EXTENSION, create_app
+    from service.settings import SettingsError
 
+    adopt_var_files()
     try:
         services: Services = create_app().extensions[EXTENSION]
         settings = services.settings
-        check_redis(settings.redis_url, settings.key_prefix, services.store.client)
-    except TopologyError as error:
+        check_redis(
+            settings.redis_url, settings.key_prefix, services.store.client, settings.secret_key
+        )
+    except (TopologyError, SettingsError) as error:
         sys.exit(f"news-comments: {error}")
+    if _secret_is_configured():
+        # A command that writes seals a store not sealed yet with its key, at its first write.
+        services.store.seal_on_write = services.comments.privacy.key_check()
     try:
         yield services
     finally:
@@ -245,6 +336,7 @@ def migrate_keys() -> int:
     from service.key_migration import KeyMigration, MigrationError
     from service.settings import SettingsError, load_settings
 
+    adopt_var_files()
     try:
         settings = load_settings()
         client = topology.connect(settings.redis_url, _timeouts(settings))
@@ -416,7 +508,9 @@ def _import(kind: str, path: Path, map_file: str | None, dry_run: bool) -> list[
     with command_services() as services:
         if kind == "jsonl":
             with path.open(encoding="utf-8") as lines:
-                return import_jsonl(services.store, read_jsonl(lines)).lines()
+                return import_jsonl(
+                    services.store, services.comments.privacy, read_jsonl(lines)
+                ).lines()
         report = Report()
         try:
             with import_progress(kind, path) as (groups_of, progress):

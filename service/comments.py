@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -178,6 +179,9 @@ class CommentService:
                 candidate.email_hash,
                 self.admission.flood_interval_ms(submission.ip),
             ),
+            pending_mark=self.store.pending_mark(
+                candidate.ip_hash, self.admission.settings.purge_after_days + 1
+            ),
         )
         try:
             self._raise_for(outcome)
@@ -300,6 +304,10 @@ class CommentService:
         facts = self.store.admission_facts(
             candidate.article_id, candidate.email_hash, candidate.ip_hash, fingerprint
         )
+        if self.admission.network_share_reached(facts.network_pending):
+            # The set may still hold comments decided since: count only those still waiting.
+            live = self.store.pending_from(self.store.keys.pending_from(candidate.ip_hash))
+            facts = dataclasses.replace(facts, network_pending=live)
         return self.admission.judge(candidate, facts, dry_run=dry_run)
 
     def _raise_for(self, outcome: Outcome) -> None:

@@ -17,9 +17,10 @@ slot, while the site-wide views stay exact:
 * **Comment ids carry their bucket** (two hex digits after the 12 of the creation time), so a
   comment is found from its id alone. Ids made before buckets (22 digits) are looked up in every
   bucket's locator.
-* **Per-client keys** (flood marks, kept Idempotency-Key answers, rate-limit windows) carry no
-  tag, so they spread over every slot. Site settings (block list, moderator tokens) share the
-  `{site}` tag; webhook delivery bookkeeping the `{webhooks}` tag.
+* **Per-client keys** (flood marks, a network's pending comments, kept Idempotency-Key
+  answers, rate-limit windows) carry no tag, so they spread over every slot. Site settings
+  (block list, moderator tokens) share the `{site}` tag; webhook delivery bookkeeping the
+  `{webhooks}` tag.
 
 No key name ever holds an email address: the email index is named by a keyed hash (HMAC) of it.
 """
@@ -177,10 +178,19 @@ class Keys:
         """Hash of a moderator token's SHA-256 to the moderator it belongs to."""
         return f"{self.prefix}:{{site}}:moderators"
 
+    def key_check(self) -> str:
+        """String holding the key check value of the secret key the data is sealed with."""
+        return f"{self.prefix}:{{site}}:key-check"
+
     # --- per client: no hash tag, spread over the slots -----------------------------------
     def flood(self, kind: str, client_hash: str) -> str:
         """String marking that a client (by IP or email hash) has just posted."""
         return f"{self.prefix}:flood:{kind}:{client_hash}"
+
+    def pending_from(self, client_hash: str) -> str:
+        """Sorted set of the pending comments one client network sent, scored by creation (ms);
+        ids no longer pending are trimmed when it is read at its cap (see Store)."""
+        return f"{self.prefix}:pending-from:{client_hash}"
 
     def idempotency(self, key_hash: str) -> str:
         """String holding the first answer given for an Idempotency-Key."""

@@ -100,6 +100,9 @@ class Comment:
     reasons: tuple[str, ...] = ()
     # Written by a moderator, in the site's name.
     staff: bool = False
+    # When an imported comment joined the moderation queue here (its creation is older); the
+    # purge counts a pending comment's age from this, else from its creation.
+    queued_ms: int | None = None
 
     def to_fields(self) -> dict[str, str]:
         """Flatten into the string fields of a Redis hash (absent values are left out)."""
@@ -123,6 +126,7 @@ class Comment:
             "reason": self.reason,
             "reasons": json.dumps(list(self.reasons)) if self.reasons else None,
             "staff": "1" if self.staff else None,
+            "queued_ms": str(self.queued_ms) if self.queued_ms is not None else None,
         }
         return {key: value for key, value in fields.items() if value is not None}
 
@@ -149,6 +153,7 @@ class Comment:
             reason=fields.get("reason"),
             reasons=tuple(json.loads(fields.get("reasons", "[]"))),
             staff=fields.get("staff") == "1",
+            queued_ms=int(fields["queued_ms"]) if fields.get("queued_ms") else None,
         )
 
 

@@ -14,7 +14,7 @@ from service.addresses import normalize_address, normalize_network
 from service.comments import record_view, rfc3339
 from service.errors import CommentNotFound, InvalidField
 from service.models import Act, Decision, ReasonCode, Status
-from service.privacy import Privacy
+from service.privacy import Privacy, PrivateDataError
 from service.settings import Settings
 from service.store import Locator, Store
 from service.text import render_body
@@ -252,7 +252,9 @@ class ModerationService:
         log.info("moderator %s deleted comment %s (%s)", moderator, comment_id, outcome)
 
     def purge_pending(self, older_than_days: int, batch: int = 500) -> int:
-        """Delete pending comments older than some days; answer how many this call removed.
+        """Delete pending comments that have waited over some days; answer how many this call
+        removed. A comment waits from when it joined the queue here: an imported one from its
+        import (`queued_ms`), not from its date in the old system.
 
         Safe on several hosts at once: each deletion is one atomic step, and a comment another
         host removed first counts only there.
@@ -260,16 +262,20 @@ class ModerationService:
         cutoff_ms = int((datetime.now(UTC).timestamp() - older_than_days * 86400) * 1000)
         act = Act("purge", rfc3339(datetime.now(UTC)))
         removed = 0
-        while comment_ids := self.store.pending_before(cutoff_ms, batch):
+        after: str | None = None
+        # Ids sort by creation, and a comment joins the queue at or after it: every comment
+        # that has waited long enough is among those made before the cutoff.
+        while comment_ids := self.store.pending_before(cutoff_ms, batch, after):
+            after = comment_ids[-1]
             locators = self.store.locate_many(comment_ids)
             for comment_id, locator in zip(comment_ids, locators, strict=True):
                 if locator is None:
                     continue
-                outcome = self.store.delete(comment_id, locator, act, only_if=Status.PENDING)
+                outcome = self.store.delete(
+                    comment_id, locator, act, only_if=Status.PENDING, queued_before=cutoff_ms
+                )
                 if outcome in ("deleted", "placeholder"):
                     removed += 1
-            if all(locator is None for locator in locators):
-                break
         return removed
 
     def _locate(self, comment_id: str) -> Locator:
@@ -291,7 +297,16 @@ def moderator_view(
     for name in ("decided_by", "decided_at", "reason", "reason_code", "edited_by", "edited_at"):
         view[name] = fields.get(name)
     view["reasons"] = json.loads(fields.get("reasons", "[]"))
-    private = privacy.decrypt(sealed) if sealed else None
+    private = None
+    if sealed:
+        try:
+            private = privacy.decrypt(sealed)
+        except PrivateDataError:
+            # Sealed with another secret key: the record is shown, its private data is not.
+            log.warning(
+                "comment %s: its private data does not open with this secret key", view["id"]
+            )
+            view["private_unreadable"] = True
     view["email"] = private.email if private else None
     view["ip"] = private.ip if private else None
     view["user_agent"] = private.user_agent if private else None
@@ -375,7 +390,13 @@ class SiteRules:
     def blocks(self) -> dict[str, list[str]]:
         """List the block list, emails decrypted."""
         sealed_emails, domains, networks = self.store.blocks()
-        emails = sorted(self.privacy.open_email(sealed) for sealed in sealed_emails)
+        emails = []
+        for sealed in sealed_emails:
+            try:
+                emails.append(self.privacy.open_email(sealed))
+            except PrivateDataError:
+                log.warning("a blocked email does not open with this secret key")
+        emails.sort()
         return {"emails": emails, "domains": domains, "networks": networks}
 
     def block(self, kind: str, value: str, blocked: bool, moderator: str) -> bool:

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from service.models import PrivateData
 
+KEY_CHECK_TEXT = b"news-comments: the secret key this store is sealed with"
+
 
 class PrivateDataError(RuntimeError):
     """Stored private data cannot be decrypted with the configured secret."""
@@ -31,6 +33,7 @@ class Privacy:
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, "private-data/v1")))
         self._lookup_key = _derive(secret, "email-lookup/v1")
         self._avatar_key = _derive(secret, "avatar/v1")
+        self._check_key = _derive(secret, "key-check/v1")
 
     def encrypt(self, data: PrivateData) -> bytes:
         """Seal the private data of one comment."""
@@ -44,6 +47,14 @@ class Privacy:
         except InvalidToken as error:
             raise PrivateDataError("private data does not open with this secret") from error
         return PrivateData(email=fields["email"], ip=fields["ip"], user_agent=fields["user_agent"])
+
+    def opens(self, sealed: bytes) -> bool:
+        """Tell whether sealed data opens with this secret."""
+        try:
+            self._fernet.decrypt(sealed)
+        except InvalidToken:
+            return False
+        return True
 
     def seal_email(self, email: str) -> bytes:
         """Seal an email on its own (for the block list)."""
@@ -63,6 +74,12 @@ class Privacy:
     def client_hash(self, ip: str) -> str:
         """Give the keyed hash that names a client IP in rate-limit and flood keys."""
         return hmac.new(self._lookup_key, f"ip:{ip}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def key_check(self) -> str:
+        """Give the key check value of this secret: an HMAC of a fixed text under a key derived
+        from it, kept in Redis so a service with another secret refuses to write there (it
+        tells nothing of the secret)."""
+        return hmac.new(self._check_key, KEY_CHECK_TEXT, hashlib.sha256).hexdigest()
 
     def avatar_seed(self, email: str) -> str:
         """Give the public avatar seed of an email: keyed, so nobody can test a guess offline."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 import email_validator
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from service.models import Decision, ReasonCode, Status
 
@@ -320,6 +322,12 @@ class ModerationCommentSchema(PublicCommentSchema):
     reasons = fields.List(
         fields.String(), metadata={"description": "Why the submission rules held or filed it."}
     )
+    private_unreadable = fields.Boolean(
+        metadata={
+            "description": "Its private data was sealed with another secret key: email, IP and "
+            "user agent are null."
+        }
+    )
 
 
 class ModerationListSchema(Schema):
@@ -506,3 +514,118 @@ class RuleCheckResultSchema(Schema):
     message = fields.String(required=True)
     reasons = fields.List(fields.String(), required=True)
     retry_after = fields.Integer(allow_none=True)
+
+
+# --- `news-comments import` of our own JSON-lines export -----------------------------------------
+# A record's fields the importer rebuilds itself, whatever the file says.
+DERIVED_RECORD_FIELDS = ("body_html", "created_at", "root_id", "anchor_id", "depth", "replies")
+MAX_CREATED_MS = 16**12 - 1  # a comment id's 12 hex digits of milliseconds
+
+
+def _rfc3339(value: str) -> None:
+    """Refuse what is not an RFC 3339 moment with its time zone."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise ValidationError("Not an RFC 3339 date and time.") from error
+    if moment.tzinfo is None:
+        raise ValidationError("Give the time zone.")
+
+
+def actor_name(**kwargs: Any) -> TrimmedText:
+    """Give the field naming who acted (a moderator, `author`, `import:wordpress`)."""
+    return TrimmedText(
+        forbidden=_FORBIDDEN_NAME_CATEGORIES, validate=validate.Length(min=1, max=100), **kwargs
+    )
+
+
+class ExportedRecordSchema(Schema):
+    """A comment's stored record as `news-comments export` writes it, checked as the reply form
+    and the moderation API check what they take. Derived fields (`DERIVED_RECORD_FIELDS`) are
+    dropped here and rebuilt; `website` is checked on its own (an import drops a bad one)."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(required=True, validate=validate.Regexp(COMMENT_ID_PATTERN + r"\Z"))
+    article_id = fields.String(required=True, validate=validate.Regexp(ARTICLE_ID_PATTERN + r"\Z"))
+    parent_id = fields.String(
+        load_default=None, validate=validate.Regexp(COMMENT_ID_PATTERN + r"\Z")
+    )
+    name = DisplayName(
+        required=True,
+        forbidden=_FORBIDDEN_NAME_CATEGORIES,
+        validate=validate.Length(min=1, max=100, error="Use 1 to 100 characters."),
+    )
+    website = fields.String(load_default=None)
+    body = comment_text()
+    created_ms = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_CREATED_MS))
+    avatar = fields.String(load_default=None, validate=validate.Regexp(r"[0-9a-f]{1,64}\Z"))
+    status = fields.Enum(
+        Status,
+        by_value=True,
+        required=True,
+        validate=validate.OneOf(Status.indexed(), error="Not a moderation state."),
+    )
+    decided_by = actor_name(load_default=None)
+    decided_at = fields.String(load_default=None, validate=_rfc3339)
+    reason = TrimmedText(
+        load_default=None, forbidden=_FORBIDDEN_BODY_CATEGORIES, validate=validate.Length(max=500)
+    )
+    reason_code = fields.Enum(ReasonCode, by_value=True, load_default=None)
+    reasons = fields.List(
+        TrimmedText(forbidden=_FORBIDDEN_NAME_CATEGORIES, validate=validate.Length(max=500)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
+    staff = fields.String(load_default=None, validate=validate.Equal("1"))
+    edited_by = actor_name(load_default=None)
+    edited_at = fields.String(load_default=None, validate=_rfc3339)
+    # When it joined the queue where it was exported; an import sets its own.
+    queued_ms = fields.Integer(load_default=None, validate=validate.Range(min=0))
+
+    @pre_load
+    def without_derived_fields(self, data: Any, **_: Any) -> Any:
+        """Drop what the importer rebuilds; read `reasons` from its stored JSON."""
+        if not isinstance(data, dict):
+            raise ValidationError("A record is an object of strings.")
+        cleaned = {name: value for name, value in data.items() if name not in DERIVED_RECORD_FIELDS}
+        if any(not isinstance(value, str) for value in cleaned.values()):
+            raise ValidationError("A record is an object of strings.")
+        if "reasons" in cleaned:
+            try:
+                cleaned["reasons"] = json.loads(cleaned["reasons"])
+            except ValueError as error:
+                raise ValidationError("Not a JSON list.", "reasons") from error
+        return cleaned
+
+
+class RevisionSchema(Schema):
+    """One text an edited comment had: the text, who wrote it (`author` or a moderator), when."""
+
+    class Meta:
+        unknown = RAISE
+
+    body = comment_text()
+    by = actor_name(required=True)
+    at = fields.String(required=True, validate=_rfc3339)
+
+
+def http_website(value: str | None) -> str | None:
+    """Give a website as the reply form would take it, or None when it would refuse it."""
+    if not value:
+        return None
+    field = WebsiteUrl(schemes={"http", "https"}, validate=validate.Length(max=MAX_WEBSITE_LENGTH))
+    try:
+        return str(field.deserialize(value.strip()))
+    except ValidationError:
+        return None
+
+
+def valid_display_name(value: str) -> str | None:
+    """Give a name as the reply form would take it, or None when it would refuse it."""
+    try:
+        loaded = CommentCreateSchema(only=("name",)).load({"name": value})
+    except ValidationError:
+        return None
+    return str(loaded["name"])

@@ -81,6 +81,9 @@ class Settings:
     trusted_after_approved: int = 1
     moderation_mode: str = "all"
     max_pending: int = 100000
+    # Of those, at most this many from one client network (an IPv4 address, an IPv6 /64): one
+    # network cannot fill the queue for everyone (0: no share).
+    max_pending_per_network: int = 1000
     purge_after_days: int = 30
     log_level: str = "INFO"
     # The bearer token Prometheus presents for /metrics; without one, production hides /metrics.
@@ -299,6 +302,8 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("webhook_max_attempts must be 1 or more, webhook_backoff_seconds >= 0")
     if min(settings.webhook_timeout_seconds, settings.webhook_visibility_timeout_seconds) <= 0:
         raise SettingsError("webhook timeouts must be positive")
+    if settings.max_pending_per_network < 0:
+        raise SettingsError("max_pending_per_network must be 0 (no share) or more")
     if not 1 <= settings.ipv6_prefix_length <= 128:
         raise SettingsError("ipv6_prefix_length must be between 1 and 128")
     try:

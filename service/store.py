@@ -118,6 +118,15 @@ class FloodMarks:
 
 
 @dataclass(frozen=True)
+class PendingMark:
+    """Where a new pending comment is counted against its network's share of the queue, and
+    how long an entry may stay there (past it, the purge would have removed the comment)."""
+
+    key: str
+    keep_ms: int
+
+
+@dataclass(frozen=True)
 class AdmissionFacts:
     """What the store knows that the submission rules ask about."""
 
@@ -129,6 +138,9 @@ class AdmissionFacts:
     duplicate_of: str | None
     approved_by_author: int
     pending: int
+    # Entries in the sender network's pending set: an upper bound (it may hold ids decided
+    # since), made exact by `pending_from` when it reaches the share.
+    network_pending: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,8 @@ class Store:
         self._decide = client.register_script(_script_source("decide"))
         self._delete = client.register_script(_script_source("delete"))
         self._edit = client.register_script(_script_source("edit", transition=False))
+        # The key check value to store, once, before the first write (see `sealed_with`).
+        self.seal_on_write: str | None = None
 
     @property
     def is_cluster(self) -> bool:
@@ -209,24 +223,67 @@ class Store:
         locator: Locator,
         flood: FloodMarks | None,
         any_parent: bool = False,
+        pending_mark: PendingMark | None = None,
     ) -> Outcome:
         """Store a new comment once, in its state; refuse a flood or a duplicate atomically.
 
         The flood marks are per client, in other slots than the comment: they are claimed first
         (SET NX, so of two racing comments from one client only one passes) and given back when
-        the comment is not stored."""
+        the comment is not stored. A stored pending comment is then noted in its network's
+        pending set (`pending_mark`), in another slot too."""
         claimed: list[str] = []
         if flood is not None and flood.ms > 0:
             wait_ms, claimed = self._claim_flood_marks(comment.comment_id, flood)
             if wait_ms:
                 return Outcome("flood", str(wait_ms))
+        self._seal_once()
         result = self.writes.run(
             self._submit, *self._submit_call(comment, sealed_private, locator, any_parent)
         )
         outcome = Outcome(*[_text(part) for part in result])
         if outcome.verdict not in ("created", "exists") and claimed:
             self.client.delete(*claimed)
+        if outcome.verdict == "created" and pending_mark and comment.status is Status.PENDING:
+            self._note_pending(pending_mark, comment.comment_id, comment.created_ms)
         return outcome
+
+    def _note_pending(self, mark: PendingMark, comment_id: str, created_ms: int) -> None:
+        """Add a stored pending comment to its network's set; drop entries older than the
+        purge would keep; the set expires when the network stops sending. The comment stands
+        whatever happens here: a missed entry only lets the network send one more."""
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zadd(mark.key, {comment_id: created_ms})
+            pipe.zremrangebyscore(mark.key, "-inf", f"({created_ms - mark.keep_ms}")
+            pipe.pexpire(mark.key, mark.keep_ms)
+            pipe.execute()
+        except redis.RedisError as error:
+            log.warning("a pending comment was not counted for its network (%s)", error)
+
+    @_guarded
+    def pending_from(self, key: str) -> int:
+        """Count the comments of a network's pending set that are still pending, trimming the
+        others (decided, deleted, purged): each id names its bucket's pending queue."""
+        members = [_text(member) for member in self.client.zrange(key, 0, -1)]
+        if not members:
+            return 0
+        checked: list[str] = []
+        stale: list[str] = []
+        pipe = self.client.pipeline(transaction=False)
+        for comment_id in members:
+            bucket = comment_bucket(comment_id)
+            if bucket is None:
+                stale.append(comment_id)
+                continue
+            checked.append(comment_id)
+            pipe.zscore(self.keys.queue(bucket, Status.PENDING), comment_id)
+        answers = pipe.execute() if checked else []
+        stale += [
+            comment_id for comment_id, score in zip(checked, answers, strict=True) if score is None
+        ]
+        if stale:
+            self.client.zrem(key, *stale)
+        return len(members) - len(stale)
 
     def _submit_call(
         self, comment: Comment, sealed_private: bytes, locator: Locator, any_parent: bool = False
@@ -259,6 +316,7 @@ class Store:
         """Store many imported comments (no flood rule; a reply under a parent in any state),
         each in its own atomic step, as `add` does: on one server in one pipeline with one
         durability wait for all; on a cluster, which takes no scripts in a pipeline, one by one."""
+        self._seal_once()
         if self.is_cluster:
             return [
                 self.add(comment, sealed, locator, None, any_parent=True)
@@ -293,6 +351,7 @@ class Store:
     ) -> tuple[str, Status | None]:
         """Move a comment to a decided state, with an audit entry; answer the outcome and the
         previous state."""
+        self._seal_once()
         result = self.writes.run(
             self._decide,
             keys=[
@@ -317,10 +376,17 @@ class Store:
 
     @_guarded
     def delete(
-        self, comment_id: str, locator: Locator, act: Act, only_if: Status | None = None
+        self,
+        comment_id: str,
+        locator: Locator,
+        act: Act,
+        only_if: Status | None = None,
+        queued_before: int | None = None,
     ) -> str:
-        """Delete a comment and its private data (only in state `only_if`, when given), with an
-        audit entry; answer "missing", "deleted", "placeholder" or "kept" (another state)."""
+        """Delete a comment and its private data (only in state `only_if`, and only when it
+        joined the queue before the moment `queued_before`, when given), with an audit entry;
+        answer "missing", "deleted", "placeholder" or "kept" (another state, or too recent)."""
+        self._seal_once()
         result = self.writes.run(
             self._delete,
             keys=[
@@ -338,6 +404,7 @@ class Store:
                 act.at,
                 AUDIT_LENGTH,
                 self.events_kept,
+                "" if queued_before is None else queued_before,
             ],
         )
         return _text(result)
@@ -346,6 +413,7 @@ class Store:
     def edit(self, comment_id: str, locator: Locator, body: str, body_html: str, act: Act) -> str:
         """Replace a comment's text, keeping every version; answer "missing", "unchanged" or
         "edited"."""
+        self._seal_once()
         article_id = locator.article_id
         result = self.writes.run(
             self._edit,
@@ -596,7 +664,8 @@ class Store:
     def admission_facts(
         self, article_id: str, email_hash: str, ip_hash: str, fingerprint: str
     ) -> AdmissionFacts:
-        """Read in one pipeline what the submission rules need to know (reads only)."""
+        """Read in one pipeline what the submission rules need to know (reads only); `ip_hash`
+        names the client's network."""
         keys = self.keys
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(keys.article(article_id))
@@ -606,12 +675,21 @@ class Store:
         pipe.pttl(keys.flood("ip", ip_hash))
         pipe.pttl(keys.flood("email", email_hash))
         pipe.get(keys.duplicate(article_id, fingerprint))
+        pipe.zcard(keys.pending_from(ip_hash))
         for bucket in range(BUCKETS):
             pipe.hget(keys.approved_by_email(bucket), email_hash)
             pipe.zcard(keys.queue(bucket, Status.PENDING))
-        article, email_blocked, domains, networks, ip_wait, email_wait, original, *shares = (
-            pipe.execute()
-        )
+        (
+            article,
+            email_blocked,
+            domains,
+            networks,
+            ip_wait,
+            email_wait,
+            original,
+            network_pending,
+            *shares,
+        ) = pipe.execute()
         return AdmissionFacts(
             article=_decoded(article),
             email_blocked=bool(email_blocked),
@@ -621,7 +699,12 @@ class Store:
             duplicate_of=_text(original) if original else None,
             approved_by_author=sum(int(count or 0) for count in shares[0::2]),
             pending=sum(int(count) for count in shares[1::2]),
+            network_pending=int(network_pending),
         )
+
+    def pending_mark(self, ip_hash: str, keep_days: int) -> PendingMark:
+        """Name the pending set of a client's network, its entries kept `keep_days` days."""
+        return PendingMark(self.keys.pending_from(ip_hash), max(keep_days, 1) * 86_400_000)
 
     def flood_marks(self, ip_hash: str, email_hash: str, ms: int) -> FloodMarks:
         """Name the flood marks of a client's IP and email."""
@@ -647,6 +730,7 @@ class Store:
     @_guarded
     def block_email(self, email_hash: str, sealed_email: bytes) -> None:
         """Block an email, kept as its keyed hash with the email sealed for listing."""
+        self._seal_once()
         self.client.hset(self.keys.blocks("emails"), email_hash, sealed_email)
 
     @_guarded
@@ -738,6 +822,38 @@ class Store:
             return bool(self.client.hdel(self.keys.moderators(), token_hash))
         return bool(self.client.hset(self.keys.moderators(), token_hash, record))
 
+    # --- the secret key ---------------------------------------------------------------------
+    def _seal_once(self) -> None:
+        """Before this store's first write, seal the data with `seal_on_write` when it is not
+        sealed yet (the check at start made sure it is not sealed with another key)."""
+        if self.seal_on_write is not None:
+            self.client.set(self.keys.key_check(), self.seal_on_write, nx=True)
+            self.seal_on_write = None
+
+    @_guarded
+    def sealed_with(self, key_check: str, seal: bool) -> str | None:
+        """Give the key check value the store is sealed with; with `seal`, first store the one
+        given when there is none yet (SET NX: of two first starts, one wins)."""
+        key = self.keys.key_check()
+        if seal:
+            self.client.set(key, key_check, nx=True)
+        stored = self.client.get(key)
+        return _text(stored) if stored is not None else None
+
+    @_guarded
+    def some_private_data(self) -> bytes | None:
+        """Give one comment's sealed private data, if any comment keeps some (a sample to try
+        a secret key on)."""
+        for status in Status.indexed():
+            for comment_id in self.ids_in_state(status, 20):
+                [locator] = self.locate_many([comment_id])
+                if locator is None:
+                    continue
+                sealed = self.client.get(self.keys.private(locator.article_id, comment_id))
+                if sealed:
+                    return bytes(sealed) if not isinstance(sealed, str) else sealed.encode()
+        return None
+
     # --- idempotency ----------------------------------------------------------------------
     @_guarded
     def claim_idempotency_key(self, key_hash: str, claim: str, seconds: int) -> str | None:
@@ -760,13 +876,14 @@ class Store:
 
     # --- maintenance ----------------------------------------------------------------------
     @_guarded
-    def pending_before(self, cutoff_ms: int, limit: int) -> list[str]:
-        """List up to `limit` pending comment ids that arrived before a moment, oldest first."""
+    def pending_before(self, cutoff_ms: int, limit: int, after: str | None = None) -> list[str]:
+        """List up to `limit` pending comment ids made before a moment, oldest first, after an
+        id when given."""
         pipe = self.client.pipeline(transaction=False)
         for bucket in range(BUCKETS):
             pipe.zrange(
                 self.keys.queue(bucket, Status.PENDING),
-                "-",
+                f"({after}" if after else "-",
                 f"({cutoff_ms:012x}",
                 bylex=True,
                 offset=0,

@@ -208,12 +208,18 @@ def wait_until_answers(base: str, server: subprocess.Popen[bytes], log: Path | N
 
 @pytest.fixture
 def cli_env(
-    redis_url: str, key_prefix: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+    redis_url: str,
+    key_prefix: str,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    """Point the `news-comments` command at the test's Redis and prefix, from the environment."""
+    """Point the `news-comments` command at the test's Redis and prefix, from the environment
+    (and at an empty var/, so that no `make run` of this checkout is found)."""
     for name in list(os.environ):
         if name.startswith("COMMENTS_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("COMMENTS_VAR_DIR", str(tmp_path / "no-make-run"))
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("COMMENTS_KEY_PREFIX", key_prefix)
     monkeypatch.setenv("COMMENTS_SECRET_KEY", SECRET_KEY)

@@ -98,8 +98,10 @@ def test_raw_key_names() -> None:
 
     assert keys.blocks("domains") == "comments:{site}:blocks:domains"
     assert keys.moderators() == "comments:{site}:moderators"
+    assert keys.key_check() == "comments:{site}:key-check"
     assert keys.flood("ip", "ff00") == "comments:flood:ip:ff00"
     assert keys.idempotency("ee11") == "comments:idempotency:ee11"
+    assert keys.pending_from("dd22") == "comments:pending-from:dd22"
     assert keys.rate_limits() == "comments:limits"
     assert keys.webhook_log() == "comments:{webhooks}:log"
     assert keys.webhook_retries() == "comments:{webhooks}:retries"
@@ -144,6 +146,7 @@ def test_per_client_keys_carry_no_hash_tag_and_spread_over_the_slots() -> None:
     per_client = [
         *(keys.flood(kind, f"{number:04x}") for kind in ("ip", "email") for number in range(50)),
         *(keys.idempotency(f"{number:04x}") for number in range(50)),
+        *(keys.pending_from(f"{number:04x}") for number in range(50)),
         keys.rate_limits(),
     ]
     assert not any("{" in name or "}" in name for name in per_client)
@@ -190,10 +193,39 @@ def test_stored_keys_follow_the_scheme(
         assert (
             rest.startswith(f"{{{tag}}}:a:{article_id}:")
             or rest.startswith(f"{{{tag}}}:")
-            or rest.startswith(("flood:", "idempotency:", "limits"))
+            or rest.startswith(("flood:", "pending-from:", "idempotency:", "limits"))
         ), name
         if rest.startswith("{"):
             assert slot(name) == slot(keys.queue(article_bucket(article_id), Status.PENDING))
         assert "keys@example.com" not in name and "@" not in name
     assert keys.thread(article_id, root["id"]) in names
     assert keys.locator(article_bucket(article_id)) in names
+
+
+def test_article_global_counts_only_its_own_comments(
+    client: FlaskClient, moderator: dict[str, str], redis_client: RedisClient, key_prefix: str
+) -> None:
+    """Posting and approving on article `global` leaves every other article's counts alone, and
+    its own list reports only its own comments (it once shared keys with the site-wide indexes)."""
+    keys = Keys(key_prefix)
+    for _ in range(3):
+        publish(client, moderator, "elections")
+    submit(client, "elections")
+    publish(client, moderator, "global")
+    submit(client, "global")
+
+    own = client.get("/api/v1/articles/global/comments")
+    assert own.status_code == 200
+    assert own.get_json()["count"] == 1
+    assert len(own.get_json()["comments"]) == 1
+    counts = client.get("/api/v1/counts?article_id=global&article_id=elections")
+    assert counts.status_code == 200
+    assert counts.get_json() == {"counts": {"global": 1, "elections": 3}}
+    other = client.get("/api/v1/articles/elections/comments")
+    assert other.get_json()["count"] == 3
+    # Stored: each article's own indexes hold its own comments only.
+    assert redis_client.zcard(keys.article_status("global", Status.APPROVED)) == 1
+    assert redis_client.zcard(keys.article_status("global", Status.PENDING)) == 1
+    assert redis_client.zcard(keys.article_status("elections", Status.APPROVED)) == 3
+    assert redis_client.hget(keys.published_counts(article_bucket("global")), "global") == "1"
+    assert redis_client.hget(keys.published_counts(article_bucket("elections")), "elections") == "3"

@@ -671,6 +671,44 @@ def test_queue_cap_is_read_before_the_write_so_racing_submissions_may_pass_it(
     assert len(comment_keys(redis_client, key_prefix)) == 4
 
 
+def test_one_network_cannot_fill_the_queue_for_everyone(
+    make_client: ClientFactory, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    """With max_pending_per_network=2, a third waiting comment from one IPv6 /64 (any address
+    in it) is 503 with Retry-After; another network and an IPv4 client still get in; once a
+    moderator decides one of the network's comments, it may send one more."""
+    client = make_client(max_pending_per_network=2)
+    services = client.application.extensions[EXTENSION]
+    first = accepted(post(client, reply(), peer="2001:db8:1:2::1"))
+    accepted(post(client, reply(), peer="2001:db8:1:2::2"))
+    refused = post(client, reply(), peer="2001:db8:1:2:ffff::9")
+    assert_refused(refused, 503, QUEUE_FULL)
+    assert refused.get_json()["status"] == "Service Unavailable"
+    assert retry_after(refused) > 0
+    assert len(pending_ids(redis_client, key_prefix)) == 2
+    assert len(comment_keys(redis_client, key_prefix)) == 2
+
+    accepted(post(client, reply(), peer="2001:db8:9::1"))
+    accepted(post(client, reply(), peer="203.0.113.5"))
+    assert len(pending_ids(redis_client, key_prefix)) == 4
+
+    # Stored: one set per network, named by the keyed hash of the network, with no hash tag.
+    network_hash = services.comments.client_hash("2001:db8:1:2::1")
+    key = Keys(key_prefix).pending_from(network_hash)
+    assert redis_client.zcard(key) == 2
+    assert 0 < redis_client.pttl(key) <= 31 * 86_400_000
+    names = list(redis_client.scan_iter(match=f"{key_prefix}:pending-from:*"))
+    assert len(names) == 3 and key in names
+    assert not any("2001" in name or "203.0.113" in name or "{" in name for name in names)
+
+    decide(client, MODERATOR, first["id"], "reject")
+    accepted(post(client, reply(), peer="2001:db8:1:2::3"))
+    # Read at the share, the set lost the decided comment and gained the new one.
+    assert redis_client.zcard(key) == 2
+    assert first["id"] not in redis_client.zrange(key, 0, -1)
+    assert_refused(post(client, reply(), peer="2001:db8:1:2::4"), 503, QUEUE_FULL)
+
+
 # --- 13. order between rules --------------------------------------------------------------
 
 

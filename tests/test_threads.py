@@ -191,9 +191,11 @@ def test_delete_without_replies_leaves_no_trace(
     url = f"/api/v1/moderation/comments/{comment['id']}"
     assert client.delete(url, headers=moderator).status_code == 204
     assert listing(client)["count"] == 0
-    # Only the audit log remembers that it was deleted, and by whom.
+    # Only the audit log remembers that it was deleted, and by whom. (Its network's set of
+    # pending comments drops the id when next checked, and expires: README, "Redis layout".)
     audit = Keys(key_prefix).audit(article_bucket("article-1"))
-    assert keyspace_mentions(redis_client, comment["id"]) == [audit]
+    mentions = keyspace_mentions(redis_client, comment["id"])
+    assert [key for key in mentions if ":pending-from:" not in key] == [audit]
 
 
 def test_rejecting_a_reply_parent_keeps_the_thread(

@@ -11,6 +11,8 @@
 -- KEYS[23] the bucket's events stream   ARGV[13] events kept (about; 0: no events)
 -- Deleting a published comment changes the public list: an article.changed event. Deleting
 -- another only renews the list version (what readers see of it does not change).
+-- ARGV[14] a moment (ms): keep a comment that joined the queue then or later (its `queued_ms`,
+--   else its creation), or "" for no such condition (the purge of stale pending comments)
 -- Returns "missing", "kept" (in another state than ARGV[9]), "deleted" or "placeholder".
 CHANGES.stream, CHANGES.kept = KEYS[23], ARGV[13]
 local state = redis.call('HGET', KEYS[1], 'status')
@@ -19,6 +21,12 @@ if not state or SLOT[state] == nil then
 end
 if ARGV[9] ~= '' and state ~= ARGV[9] then
   return 'kept'
+end
+if ARGV[14] ~= '' then
+  local since = redis.call('HGET', KEYS[1], 'queued_ms') or ARGV[4]
+  if tonumber(since) >= tonumber(ARGV[14]) then
+    return 'kept'
+  end
 end
 
 reindex(state, nil)

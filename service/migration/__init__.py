@@ -11,7 +11,6 @@ submit script (flood rule off, no queue limit, no webhook events). Article ids f
 from __future__ import annotations
 
 import functools
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,10 +22,12 @@ from typing import TypeVar
 import email_validator
 
 from service.models import Status
-from service.schemas import MAX_EMAIL_LENGTH, MAX_WEBSITE_LENGTH
+from service.schemas import MAX_EMAIL_LENGTH, http_website
 from service.store import Store
 
 MAX_NAME_LENGTH = 100
+# What an import tells of the pending comments it brings: their wait starts with the import.
+QUEUED_REMARK = "pending comment(s) joined the moderation queue (purge counts their wait from now)"
 MAX_BODY_LENGTH = 5000
 _FORBIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
@@ -115,7 +116,9 @@ class SourceComment:
 
 def import_store(store: Store) -> Store:
     """Give a store on the same Redis and keys that writes no webhook events."""
-    return Store(store.client, store.keys, events=False, durability=store.durability)
+    quiet = Store(store.client, store.keys, events=False, durability=store.durability)
+    quiet.seal_on_write = store.seal_on_write
+    return quiet
 
 
 def parents_first(
@@ -161,7 +164,4 @@ def clean_text(text: str) -> str:
 
 def clean_website(website: str | None) -> str | None:
     """Keep a website only when it is an http(s) URL the form would take."""
-    text = (website or "").strip()
-    if not re.match(r"https?://[^\s]+$", text, re.IGNORECASE) or len(text) > MAX_WEBSITE_LENGTH:
-        return None
-    return text
+    return http_website(website)

@@ -2,23 +2,35 @@
 
 One object a line: `id`, `status`, `record` (the stored hash), `locator` (its fields, in the
 locator's order), `private` (the Fernet token as stored, or null) and, for an edited comment,
-`revisions`. Nothing is decrypted, so
-the file needs the same secret key to be of use, and it shows no email.
+`revisions`. The export decrypts nothing, so the file needs the same secret key to be of use,
+and it shows no email. The import trusts nothing in it: every field is checked as the API checks
+it, and whatever derives from other fields (the text's HTML, thread placement, dates) is rebuilt.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from marshmallow import ValidationError
+
 from service.comments import rfc3339
-from service.migration import Report, import_store, parents_first
-from service.models import Act, Comment, Status
+from service.keys import COMMENT_ID_LENGTH, article_bucket
+from service.migration import QUEUED_REMARK, Report, import_store, parents_first
+from service.models import Act, Comment, Status, anchor_for_reply
+from service.privacy import Privacy, PrivateDataError
+from service.schemas import COMMENT_ID_PATTERN, ExportedRecordSchema, RevisionSchema, http_website
 from service.store import Locator, Store
+from service.text import render_body
 
 BATCH = 500
+# A keyed hash in a locator (an email's, or a duplicate fingerprint): SHA-256 in hex.
+_HASH = re.compile(r"[0-9a-f]{64}")
+_COMMENT_ID = re.compile(COMMENT_ID_PATTERN)
 
 
 def export_records(store: Store, batch: int = BATCH) -> Iterator[dict[str, Any]]:
@@ -62,79 +74,254 @@ def export_jsonl(store: Store, out: TextIO) -> int:
     return count
 
 
-def read_jsonl(lines: Iterable[str]) -> list[dict[str, Any]]:
+def read_jsonl(lines: Iterable[str]) -> list[Any]:
     """Read export objects, skipping blank lines."""
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def import_jsonl(store: Store, objects: Iterable[dict[str, Any]]) -> Report:
+@dataclass(frozen=True)
+class _Checked:
+    """An exported comment whose every field passed the API's rules."""
+
+    comment_id: str
+    record: dict[str, Any]
+    website: str | None
+    private: str | None
+    email_hash: str
+    fingerprint: str
+    revisions: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """A comment written (or found) here, that replies go under."""
+
+    comment: Comment
+    root_ms: int
+
+
+class _Refused(ValueError):
+    """An exported comment that does not come in, and why."""
+
+
+def _messages(error: ValidationError) -> str:
+    """Say in one line which fields a validation refused."""
+    found: Any = error.messages
+    if isinstance(found, dict):
+        return "; ".join(f"{name}: {_flat(problem)}" for name, problem in sorted(found.items()))
+    return _flat(found)
+
+
+def _flat(problem: Any) -> str:
+    if isinstance(problem, dict):
+        return "; ".join(f"{key}: {_flat(value)}" for key, value in problem.items())
+    if isinstance(problem, list):
+        return " ".join(_flat(item) for item in problem)
+    return str(problem)
+
+
+def _check(item: Any, privacy: Privacy) -> _Checked:
+    """Check an export object as the API checks what it takes; raise _Refused saying why."""
+    if not isinstance(item, dict):
+        raise _Refused("not an export object")
+    try:
+        record = ExportedRecordSchema().load(item.get("record") or {})
+    except ValidationError as error:
+        raise _Refused(f"invalid record ({_messages(error)})") from error
+    comment_id = record["id"]
+    if item.get("id") != comment_id:
+        raise _Refused("its id and its record's id differ")
+    if item.get("status", str(record["status"])) != str(record["status"]):
+        raise _Refused("its state and its record's state differ")
+    named = int(comment_id[12:14], 16) if len(comment_id) == COMMENT_ID_LENGTH else None
+    if named is not None and named != article_bucket(record["article_id"]):
+        raise _Refused("its id does not name its article's bucket")
+    locator = item.get("locator")
+    if not isinstance(locator, list) or len(locator) != 7:
+        raise _Refused("no locator")
+    email_hash, fingerprint = locator[5], locator[6]
+    if not (email_hash == "" or _HASH.fullmatch(str(email_hash))) or not _HASH.fullmatch(
+        str(fingerprint)
+    ):
+        raise _Refused("its locator holds no keyed hashes")
+    private = item.get("private")
+    if private is not None:
+        if not isinstance(private, str):
+            raise _Refused("its private data is not a sealed token")
+        try:
+            opened = privacy.decrypt(private.encode())
+        except (PrivateDataError, ValueError, KeyError, TypeError) as error:
+            raise _Refused("its private data does not open with this secret key") from error
+        if opened.email:
+            # Rebuilt, not believed: the email index is named by the hash of the sealed email.
+            email_hash = privacy.email_hash(opened.email)
+    revisions = item.get("revisions") or []
+    try:
+        checked_revisions = RevisionSchema(many=True).load(revisions)
+    except ValidationError as error:
+        raise _Refused(f"invalid revisions ({_messages(error)})") from error
+    return _Checked(
+        comment_id=comment_id,
+        record=record,
+        website=http_website(record["website"]),
+        private=private,
+        email_hash=str(email_hash),
+        fingerprint=str(fingerprint),
+        revisions=checked_revisions,
+    )
+
+
+def import_jsonl(store: Store, privacy: Privacy, objects: Iterable[Any]) -> Report:
     """Write exported comments back, same ids, states, threads, dates and decisions.
+
+    Every field is checked as the API checks it, and what derives from others is rebuilt here
+    (the HTML of the text, the thread placement, the creation date from its milliseconds, the
+    email index from the sealed email): a file made or edited by hand cannot put markup or an
+    address the reply form would refuse on the site. A comment that fails is named and skipped.
 
     Parents go before replies. A reply needs an approved parent when it is written, so a parent
     with replies is written approved and moved to its exported state once they are in; then
-    every written record is set back exactly as exported. Comments already there are left alone.
+    every written record is set back as checked. Comments already there are left alone.
     """
     store = import_store(store)
     report = Report()
-    items = list(objects)
-    present_ids = {item["id"] for item in items}
-    with_replies = {
-        item["record"].get("parent_id") for item in items if item["record"].get("parent_id")
-    }
-    written: list[tuple[dict[str, Any], Locator]] = []
+    checked: list[_Checked] = []
+    for number, item in enumerate(objects, start=1):
+        try:
+            checked.append(_check(item, privacy))
+        except _Refused as refusal:
+            comment_id = item.get("id") if isinstance(item, dict) else None
+            # The file's own text is named only when it is an id: a report shows no payload.
+            shown = isinstance(comment_id, str) and _COMMENT_ID.fullmatch(comment_id)
+            label = f"comment {comment_id}" if shown else "object"
+            report.skipped.append(f"{label} (line {number}): {refusal}")
+    with_replies = {entry.record["parent_id"] for entry in checked if entry.record["parent_id"]}
+    present_ids = {entry.comment_id for entry in checked}
+    placed: dict[str, _Placed] = {}
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    written: list[tuple[dict[str, str], list[dict[str, str]], Locator]] = []
     later: list[tuple[str, Locator, Status]] = []
-    for item in parents_first(
-        items, lambda item: item["id"], lambda item: item["record"].get("parent_id")
+    for entry in parents_first(
+        checked, lambda entry: entry.comment_id, lambda entry: entry.record["parent_id"]
     ):
-        comment_id, record = item["id"], item["record"]
-        locator = Locator(*item["locator"])
-        parent_id = record.get("parent_id")
-        if parent_id and parent_id not in present_ids:
-            report.skipped.append(
-                f"comment {comment_id}: its parent {parent_id} is not in the file"
-            )
+        comment_id, record = entry.comment_id, entry.record
+        parent_id = record["parent_id"]
+        parent = placed.get(parent_id) if parent_id else None
+        if parent_id and parent is None:
+            where = "was skipped" if parent_id in present_ids else "is not in the file"
+            report.skipped.append(f"comment {comment_id}: its parent {parent_id} {where}")
             continue
-        status = Status(item["status"])
+        if parent is not None and parent.comment.article_id != record["article_id"]:
+            report.skipped.append(f"comment {comment_id}: its parent is on another article")
+            continue
+        if record["website"] and entry.website is None:
+            report.remarks["website(s) that are not http(s) addresses were left out"] += 1
+        status = record["status"]
         written_status = Status.APPROVED if comment_id in with_replies else status
-        comment = Comment.from_fields({**record, "status": str(written_status)})
-        private = item.get("private")
+        # A pending comment joins the queue here now: the purge counts its wait from the import.
+        queued_ms = now_ms if status is Status.PENDING else None
+        comment = _rebuilt(entry, parent, written_status, queued_ms)
+        locator = Locator(
+            comment.article_id,
+            comment.root_id,
+            parent.root_ms if parent else comment.created_ms,
+            parent_id,
+            comment.created_ms,
+            entry.email_hash,
+            entry.fingerprint,
+        )
+        private = entry.private
         outcome = store.add(comment, private.encode() if private else b"", locator, flood=None)
         if outcome.verdict == "exists":
             report.present += 1
+            placed[comment_id] = _Placed(comment, locator.root_ms)
             continue
         if outcome.verdict != "created":
             report.skipped.append(f"comment {comment_id}: the store answered {outcome.verdict}")
             continue
         report.imported += 1
-        written.append((item, locator))
+        if queued_ms is not None:
+            report.remarks[QUEUED_REMARK] += 1
+        placed[comment_id] = _Placed(comment, locator.root_ms)
+        final = comment.to_fields() | {"status": str(status)}
+        for name in ("reason_code", "edited_by", "edited_at"):
+            if record[name] is not None:
+                final[name] = str(record[name])
+        written.append((final, entry.revisions, locator))
         if written_status is not status:
             later.append((comment_id, locator, status))
     now = rfc3339(datetime.now(UTC))
     for comment_id, locator, status in reversed(later):
         store.decide(comment_id, locator, status, Act("import", now))
-    _restore_exactly(store, written)
+    _restore_exactly(store, written, {entry.comment_id: entry.private for entry in checked})
     return report
 
 
-def _restore_exactly(store: Store, written: list[tuple[dict[str, Any], Locator]]) -> None:
-    """Set each written record back to its exported fields (reply counts, decisions, edits)."""
+def _rebuilt(
+    entry: _Checked, parent: _Placed | None, status: Status, queued_ms: int | None
+) -> Comment:
+    """Build the comment to store from its checked fields; derive the rest as the API does."""
+    record = entry.record
+    created_ms = record["created_ms"]
+    if parent is None:
+        root_id, anchor_id, depth = entry.comment_id, None, 1
+    else:
+        above = parent.comment
+        root_id, anchor_id, depth = above.root_id, anchor_for_reply(above), above.depth + 1
+    return Comment(
+        comment_id=entry.comment_id,
+        article_id=record["article_id"],
+        parent_id=record["parent_id"],
+        root_id=root_id,
+        anchor_id=anchor_id,
+        depth=depth,
+        name=record["name"],
+        website=entry.website,
+        body=record["body"],
+        body_html=render_body(record["body"]),
+        created_at=rfc3339(datetime.fromtimestamp(created_ms / 1000, UTC)),
+        created_ms=created_ms,
+        avatar=record["avatar"] or "",
+        status=status,
+        decided_by=record["decided_by"],
+        decided_at=record["decided_at"],
+        reason=record["reason"],
+        reasons=tuple(record["reasons"]),
+        staff=record["staff"] == "1",
+        queued_ms=queued_ms,
+    )
+
+
+def _restore_exactly(
+    store: Store,
+    written: list[tuple[dict[str, str], list[dict[str, str]], Locator]],
+    private: dict[str, str | None],
+) -> None:
+    """Set each written record to its checked fields (decisions, edits); the reply counts stay
+    as the writes made them."""
     pipe = store.client.pipeline(transaction=False)
-    for item, locator in written:
-        key = store.keys.comment(locator.article_id, item["id"])
-        pipe.hkeys(key)
+    for record, _, locator in written:
+        pipe.hkeys(store.keys.comment(locator.article_id, record["id"]))
     current = pipe.execute()
     pipe = store.client.pipeline(transaction=False)
-    for (item, locator), names in zip(written, current, strict=True):
-        record: dict[str, str] = item["record"]
-        key = store.keys.comment(locator.article_id, item["id"])
-        extra = [name for name in (n.decode() for n in names) if name not in record]
+    for (record, revisions, locator), names in zip(written, current, strict=True):
+        comment_id = record["id"]
+        fields = {name: value for name, value in record.items() if value != ""}
+        key = store.keys.comment(locator.article_id, comment_id)
+        extra = [
+            name for name in (_text(n) for n in names) if name not in fields and name != "replies"
+        ]
         if extra:
             pipe.hdel(key, *extra)
-        pipe.hset(key, mapping=dict(record.items()))
-        if item.get("revisions"):
-            revisions = store.keys.revisions(locator.article_id, item["id"])
-            pipe.delete(revisions)
-            pipe.rpush(revisions, *(json.dumps(entry) for entry in item["revisions"]))
-        if not item.get("private"):
-            pipe.delete(store.keys.private(locator.article_id, item["id"]))
+        pipe.hset(key, mapping=dict(fields.items()))
+        if revisions:
+            key_of_revisions = store.keys.revisions(locator.article_id, comment_id)
+            pipe.delete(key_of_revisions)
+            pipe.rpush(key_of_revisions, *(json.dumps(entry) for entry in revisions))
+        if not private.get(comment_id):
+            pipe.delete(store.keys.private(locator.article_id, comment_id))
     pipe.execute()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -20,6 +20,7 @@ from service.keys import article_bucket
 from service.migration import (
     MAX_BODY_LENGTH,
     MAX_NAME_LENGTH,
+    QUEUED_REMARK,
     Report,
     SourceComment,
     clean_text,
@@ -32,6 +33,7 @@ from service.migration.batch import BatchWriter
 from service.migration.html_text import html_to_text
 from service.models import Act, Comment, PrivateData, Status, anchor_for_reply
 from service.privacy import Privacy
+from service.schemas import valid_display_name
 from service.store import Locator, Outcome, Store
 from service.text import render_body
 
@@ -114,7 +116,9 @@ class _GroupWriter:
         self.report = report
         self.batch_size = batch
         self.sender = BatchWriter(self.store, dry_run)
-        self.act = Act(f"import:{source}", rfc3339(datetime.now(UTC)))
+        now = datetime.now(UTC)
+        self.act = Act(f"import:{source}", rfc3339(now))
+        self.now_ms = int(now.timestamp() * 1000)
 
     def write(self, items: Sequence[SourceComment]) -> None:
         """Write a group's comments, parents before replies, then settle the parents' states."""
@@ -176,6 +180,8 @@ class _GroupWriter:
             if verdict == "created":
                 self.report.imported += 1
                 tally.imported += 1
+                if prepared.status is Status.PENDING:
+                    self.report.remarks[QUEUED_REMARK] += 1
                 if prepared.comment.status is not prepared.status:
                     later.append(prepared)
             elif verdict in ("exists", "duplicate"):
@@ -256,7 +262,12 @@ class _GroupWriter:
         if email is None and status is not None:
             remark = "invalid email" if item.email.strip() else "no email"
             self.report.remarks[f"comment(s) with {remark} came in, never findable by email"] += 1
-        name = clean_text(item.name).replace("\n", " ")[:MAX_NAME_LENGTH].strip() or "Anonymous"
+        cleaned = clean_text(item.name).replace("\n", " ")[:MAX_NAME_LENGTH].strip()
+        name = valid_display_name(cleaned) if cleaned else None
+        if name is None:
+            if cleaned:
+                self.report.remarks["name(s) the reply form would refuse came in as Anonymous"] += 1
+            name = "Anonymous"
         status = Status.REJECTED if status is None else status
         return self._build(item, parent, status, body, email or "", name)
 
@@ -296,6 +307,8 @@ class _GroupWriter:
             decided_by=self.act.moderator if decided else None,
             decided_at=self.act.at if decided else None,
             reasons=(f"imported from {self.source}",),
+            # It joins the queue now, whatever its date: the purge counts its wait from here.
+            queued_ms=self.now_ms if status is Status.PENDING else None,
         )
         # No email: never in the email index; the duplicate rule keys on the source comment.
         email_hash = self.privacy.email_hash(email) if email else ""

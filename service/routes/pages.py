@@ -42,6 +42,12 @@ def page_csp(frame_ancestors: str) -> str:
     )
 
 
+@blp.app_template_test("http_url")
+def is_http_url(value: object) -> bool:
+    """Tell whether a value is an http(s) address, the only kind a page links."""
+    return isinstance(value, str) and value[:8].lower().startswith(("http://", "https://"))
+
+
 def _html(body: str, status: int, csp: str) -> Response:
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Content-Security-Policy"] = csp

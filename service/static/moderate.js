@@ -321,6 +321,9 @@
     const details = make('dl', 'item-details');
     addDetail(details, 'Article', comment.article_id, 'article');
     addDetail(details, 'Email', comment.email, 'email');
+    if (comment.private_unreadable) {
+      addDetail(details, 'Private data', 'sealed with another secret key: email, IP and user agent cannot be shown', 'private-unreadable');
+    }
     if (comment.website) {
       const href = httpUrl(comment.website);
       let site = String(comment.website);
