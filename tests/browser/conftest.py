@@ -33,6 +33,7 @@ from playwright.sync_api import (
 )
 from port_for import get_port
 
+from service.keys import Keys
 from tests.conftest import MODERATOR_TOKENS, start_gunicorn, stop_gunicorn, wait_until_answers
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -142,12 +143,17 @@ class LiveService:
         return found
 
     def keys(self) -> list[str]:
-        """Name every Redis key under the service's prefix."""
+        """Name every Redis key under the service's prefix that holds what readers sent (not
+        the key check value the service seals the store with when it starts)."""
+        seal = Keys(self.key_prefix).key_check()
+        return [key for key in self._all_keys() if key != seal]
+
+    def _all_keys(self) -> list[str]:
         return sorted(self.redis.scan_iter(match=f"{self.key_prefix}:*", count=1000))
 
     def wipe(self) -> None:
         """Delete every Redis key under the service's prefix."""
-        for key in self.keys():
+        for key in self._all_keys():
             self.redis.delete(key)
 
     def log_tail(self, lines: int = 40) -> str:
