@@ -34,6 +34,7 @@ from playwright.sync_api import (
 from port_for import get_port
 
 from service.keys import Keys
+from service.topology import Timeouts, connect
 from tests.conftest import MODERATOR_TOKENS, start_gunicorn, stop_gunicorn, wait_until_answers
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -168,7 +169,7 @@ def running_service(redis_url: str, key_prefix: str, log_dir: Path) -> Iterator[
     base = f"http://127.0.0.1:{port}"
     log = log_dir / f"gunicorn-{key_prefix}.log"
     server = start_gunicorn(redis_url, key_prefix, port, log, cors_origins=base)
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client: Any = connect(redis_url, Timeouts(), decode_responses=True)
     service = LiveService(base=base, key_prefix=key_prefix, redis=client, log=log)
     try:
         wait_until_answers(base, server, log)
