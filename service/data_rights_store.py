@@ -9,14 +9,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import NamedTuple
 
 from redis.cluster import RedisCluster
 
 from service.keys import BUCKETS, comment_bucket
 from service.models import Act, Status
-from service.store import Locator, Store, _guarded, _script_source, _text
+from service.store import Locator, Store, _guarded, _script_source, _text, batches
 
 # A Redis glob matches these characters specially; a key prefix holding one is escaped.
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
@@ -173,7 +173,7 @@ class DataRightsStore:
         expire within a day, but until then they show the comment as it was."""
         prefix = _GLOB_SPECIAL.sub(r"\\\1", self.keys.idempotency(""))
         dropped = 0
-        for batch in _batches(self.client.scan_iter(match=f"{prefix}*", count=1000), 200):
+        for batch in batches(self.client.scan_iter(match=f"{prefix}*", count=1000), 200):
             values = (
                 self.client.mget_nonatomic(batch)
                 if isinstance(self.client, RedisCluster)
@@ -194,15 +194,3 @@ class DataRightsStore:
         return bool(
             self._reseal(keys=[self.keys.private(article_id, comment_id)], args=[sealed, resealed])
         )
-
-
-def _batches(items: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
-    """Group an iterator's items in lists of at most `size`."""
-    batch: list[bytes] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -22,6 +22,7 @@ import redis
 
 from service.keys import BUCKETS, Keys, LegacyKeys, article_bucket
 from service.models import Status
+from service.store import batches
 from service.topology import RedisClient
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ class KeyMigration:
 
     # --- site-wide indexes split by bucket ------------------------------------------------
     def _copy_locator(self) -> None:
-        for batch in _batches(self._hscan(self.legacy.site_wide("locator"))):
+        for batch in batches(self._hscan(self.legacy.site_wide("locator")), BATCH):
             pipe = self.client.pipeline(transaction=False)
             for comment_id, record in batch:
                 bucket = article_bucket(self._articles[comment_id])
@@ -168,7 +169,7 @@ class KeyMigration:
     def _split_state_indexes(self) -> None:
         for status in Status.indexed():
             source = self.legacy.site_wide(f"status:{status}")
-            for batch in _batches(self._zscan(source)):
+            for batch in batches(self._zscan(source), BATCH):
                 pipe = self.client.pipeline(transaction=False)
                 for comment_id, _ in batch:
                     bucket = self._bucket_of(comment_id)
@@ -181,7 +182,7 @@ class KeyMigration:
                 pipe.execute()
 
     def _split_published_counts(self) -> None:
-        for batch in _batches(self._hscan(self.legacy.site_wide("published-counts"))):
+        for batch in batches(self._hscan(self.legacy.site_wide("published-counts")), BATCH):
             pipe = self.client.pipeline(transaction=False)
             for article_id, count in batch:
                 pipe.hset(self.keys.published_counts(article_bucket(article_id)), article_id, count)
@@ -192,7 +193,7 @@ class KeyMigration:
         counts: dict[tuple[int, str], int] = defaultdict(int)
         locator = self.legacy.site_wide("locator")
         approved = self.legacy.site_wide(f"status:{Status.APPROVED}")
-        for batch in _batches(self._zscan(approved)):
+        for batch in batches(self._zscan(approved), BATCH):
             records = self.client.hmget(locator, [comment_id for comment_id, _ in batch])
             for record in records:
                 if record is not None:
@@ -208,7 +209,7 @@ class KeyMigration:
         for key in self.client.scan_iter(match=self.legacy.site_wide("email:*"), count=BATCH):
             name = key.decode()
             email_hash = name.rpartition(":")[2]
-            for batch in _batches(self._zscan(name)):
+            for batch in batches(self._zscan(name), BATCH):
                 pipe = self.client.pipeline(transaction=False)
                 for comment_id, _ in batch:
                     bucket = self._bucket_of(comment_id)
@@ -219,7 +220,7 @@ class KeyMigration:
 
     def _split_articles(self) -> None:
         source = self.legacy.site_wide("articles")
-        for batch in _batches(self._zscan(source)):
+        for batch in batches(self._zscan(source), BATCH):
             pipe = self.client.pipeline(transaction=False)
             for article_id, score in batch:
                 pipe.zadd(self.keys.articles(article_bucket(article_id)), {article_id: score})
@@ -296,14 +297,3 @@ def _restart_position(client: redis.Redis, stream: str, group: dict[str, Any]) -
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _batches(items: Iterator[Any]) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

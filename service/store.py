@@ -14,7 +14,7 @@ import json
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, ParamSpec, TypeVar
@@ -36,6 +36,7 @@ EVENTS_LENGTH = 1_000_000 // BUCKETS
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class StoreUnavailable(RuntimeError):
@@ -906,6 +907,18 @@ class Store:
             return evicting[0] if evicting else "noeviction"
         info = self.client.info("memory")
         return str(info.get("maxmemory_policy", "unknown"))
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Group items in lists of at most `size`, in order."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _text(value: Any) -> str:
