@@ -306,7 +306,7 @@ class CommentService:
         )
         if self.admission.network_share_reached(facts.network_pending):
             # The set may still hold comments decided since: count only those still waiting.
-            live = self.store.pending_from(self.store.keys.pending_from(candidate.ip_hash))
+            live = self.store.pending_from(candidate.ip_hash)
             facts = dataclasses.replace(facts, network_pending=live)
         return self.admission.judge(candidate, facts, dry_run=dry_run)
 

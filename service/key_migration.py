@@ -78,7 +78,8 @@ def legacy_layout_present(client: RedisClient, prefix: str) -> bool:
     """Tell whether keys of the layout before buckets remain (the service will not run on them)."""
     legacy = LegacyKeys(prefix)
     names = ["locator", "moderators", "audit", *(f"status:{status}" for status in Status.indexed())]
-    return any(client.exists(legacy.site_wide(name)) for name in names)
+    # All under the `{global}` tag: one slot, so one EXISTS on any topology.
+    return bool(client.exists(*(legacy.site_wide(name) for name in names)))
 
 
 class KeyMigration:

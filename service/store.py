@@ -262,9 +262,10 @@ class Store:
             log.warning("a pending comment was not counted for its network (%s)", error)
 
     @_guarded
-    def pending_from(self, key: str) -> int:
-        """Count the comments of a network's pending set that are still pending, trimming the
-        others (decided, deleted, purged): each id names its bucket's pending queue."""
+    def pending_from(self, ip_hash: str) -> int:
+        """Count the comments of a client network's pending set that are still pending,
+        trimming the others (decided, deleted, purged): each id names its bucket's queue."""
+        key = self.keys.pending_from(ip_hash)
         members = [_text(member) for member in self.client.zrange(key, 0, -1)]
         if not members:
             return 0
@@ -475,7 +476,7 @@ class Store:
         merged = heapq.merge(
             *(
                 [
-                    (parse_stream_position(stream_position(bucket, _text(entry_id))), fields)
+                    ((*parse_stream_position(_text(entry_id))[:2], bucket), fields)
                     for entry_id, fields in answer or []
                 ]
                 for (bucket, _), answer in zip(asked, pipe.execute(), strict=True)
