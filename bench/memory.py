@@ -9,9 +9,9 @@ Run with `make bench-memory` (or `.venv/bin/python bench/memory.py --help`).
    pending). Flood marks and rate limits are off, as in `make bench` (they expire in seconds and
    are no part of what a stored comment costs); webhook events are off unless `--events`.
 3. Prints bytes per comment (the growth of INFO memory `used_memory`, and MEMORY USAGE summed
-   over every key), keys per comment, a breakdown by kind of key (comment hash, private data,
-   duplicate fingerprint, the bucket's locator, indexes…) with each kind's encodings, and the
-   average size of each field of a comment hash.
+   over every key), keys per comment, a breakdown by kind of key (the articles' comment
+   records, duplicate fingerprints, the bucket's locator, indexes…) with each kind's encodings,
+   and the average size of each member of a comment's record (service/records.py).
 
 It changes nothing in the service; it prints figures and is not a test.
 """
@@ -19,6 +19,7 @@ It changes nothing in the service; it prints figures and is not a test.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -46,9 +47,8 @@ FIELD_SAMPLE = 2000
 
 # What each kind of key is, by the name segment service/keys.py gives it.
 ARTICLE_KINDS = {
-    "comment": "comment hash",
-    "private": "private data (sealed email, IP, UA)",
-    "duplicate": "duplicate fingerprint",
+    "comments": "comment records (article hash)",
+    "fingerprints": "duplicate fingerprints (article hash)",
     "status": "article state index",
     "revisions": "revisions",
     "roots": "article roots (public list)",
@@ -154,21 +154,22 @@ def measure_keys(client: redis.Redis) -> dict[str, Kind]:
     return kinds
 
 
-def comment_fields(client: redis.Redis, sample: int) -> list[tuple[str, float, float]]:
-    """Give each comment hash field's share over a sample: (field, in how many of the hashes,
-    average bytes of name and value)."""
-    keys = [key for key in client.scan_iter(match=f"{KEY_PREFIX}:*:comment:*", count=SCAN_BATCH)]
-    keys = keys[:sample]
-    pipe = client.pipeline(transaction=False)
-    for key in keys:
-        pipe.hgetall(key)
+def record_members(client: redis.Redis, sample: int) -> list[tuple[str, float, float]]:
+    """Give each record member's share over a sample of comments: (member, in how many of the
+    records, average bytes of its JSON name and value)."""
+    raws: list[str] = []
+    for key in client.scan_iter(match=f"{KEY_PREFIX}:*:comments", count=SCAN_BATCH):
+        raws += client.hvals(key)
+        if len(raws) >= sample:
+            break
+    raws = raws[:sample]
     seen: Counter[str] = Counter()
     sizes: Counter[str] = Counter()
-    for record in pipe.execute():
-        for name, value in record.items():
+    for raw in raws:
+        for name, value in json.loads(raw).items():
             seen[name] += 1
-            sizes[name] += len(name.encode()) + len(value.encode())
-    total = max(1, len(keys))
+            sizes[name] += len(json.dumps({name: value}, ensure_ascii=False).encode()) - 2
+    total = max(1, len(raws))
     return sorted(
         ((name, seen[name] / total, sizes[name] / total) for name in seen),
         key=lambda row: -row[2],
@@ -200,10 +201,10 @@ def report(
             f"{name:<44} {kind.keys:>9,} {kind.keys / comments:>11.3f} "
             f"{kind.bytes / comments:>13.1f} {kind.bytes / max(1, summed):>6.1%}  {encodings}"
         )
-    log(f"\nComment hash fields (a sample of {FIELD_SAMPLE:,}; name + value bytes, no overhead):")
+    log(f"\nRecord members (a sample of {FIELD_SAMPLE:,}; JSON name and value, bytes):")
     for name, presence, size in fields:
-        log(f"  {name:<16} in {presence:>4.0%} of hashes, {size:6.1f} bytes on average")
-    log(f"  {'all fields':<16} {sum(size for _, _, size in fields):6.1f} bytes on average")
+        log(f"  {name:<8} in {presence:>4.0%} of records, {size:6.1f} bytes on average")
+    log(f"  {'all':<8} {sum(size for _, _, size in fields):6.1f} bytes on average")
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         after = used_memory(client)
         log(f"Stored in {seconds:.0f} s.")
         kinds = measure_keys(client)
-        fields = comment_fields(client, FIELD_SAMPLE)
+        fields = record_members(client, FIELD_SAMPLE)
         report(comments, approved, after - before, kinds, fields)
         client.close()
         services.store.client.close()

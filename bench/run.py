@@ -439,16 +439,18 @@ def seed_scale(redis_url: str, count: int) -> float:
         email_hash = privacy.email_hash(email)
         status = Status.REJECTED if position % 10 == 9 else Status.APPROVED
         parent = root if position % SCALE_REPLY_EVERY == SCALE_REPLY_EVERY - 1 else None
+        parent_id = parent.comment_id if parent else None
+        body = bodies[number % len(bodies)]
         comment = Comment(
             comment_id=comment_id,
             article_id=article_id,
-            parent_id=parent.comment_id if parent else None,
+            parent_id=parent_id,
             root_id=parent.comment_id if parent else comment_id,
             anchor_id=parent.comment_id if parent else None,
             depth=2 if parent else 1,
             name=f"Reader {number}",
             website=None,
-            body=bodies[number % len(bodies)],
+            body=body,
             body_html=rendered[number % len(bodies)],
             created_at=rfc3339(datetime.fromtimestamp(created_ms / 1000, UTC)),
             created_ms=created_ms,
@@ -456,19 +458,12 @@ def seed_scale(redis_url: str, count: int) -> float:
             status=status,
             decided_by=MODERATOR,
             decided_at=decided_at,
+            email_hash=email_hash,
+            fingerprint=duplicate_fingerprint(article_id, parent_id, email_hash, body),
         )
         if position == 0:
             root = comment  # published: replies in this article hang under it
-        fingerprint = duplicate_fingerprint(article_id, comment.parent_id, email_hash, comment.body)
-        locator = Locator(
-            article_id,
-            comment.root_id,
-            parent.created_ms if parent else created_ms,
-            comment.parent_id,
-            created_ms,
-            email_hash,
-            fingerprint,
-        )
+        locator = Locator.of(comment)
         sealed = privacy.encrypt(PrivateData(email, "198.51.100.7", "bench/1.0"))
         batch.append((comment, sealed, locator))
         if len(batch) == SCALE_BATCH or number == count - 1:

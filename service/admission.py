@@ -81,10 +81,11 @@ class Verdict:
 def duplicate_fingerprint(
     article_id: str, parent_id: str | None, email_hash: str, body: str
 ) -> str:
-    """Fingerprint a comment's article, parent, author and text, whitespace and case aside."""
+    """Fingerprint a comment's article, parent, author and text, whitespace and case aside
+    (128 bits of a SHA-256, in hex)."""
     text = " ".join(body.casefold().split())
     material = "\x1f".join([article_id, parent_id or "", email_hash, text])
-    return hashlib.sha256(material.encode()).hexdigest()
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
 def _is_loopback(ip: str) -> bool:

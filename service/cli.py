@@ -229,19 +229,25 @@ def check_redis(
     """Prove Redis answers in the topology REDIS_URL names and holds today's key layout, and,
     given the secret key, that the data there was sealed with it (with `seal`, seal a store not
     sealed yet); answer a one-line description, or raise TopologyError saying what is wrong."""
-    from service.key_migration import legacy_layout_present
+    from service.key_migration import legacy_layout_present, unpacked_layout_present
     from service.keys import Keys
     from service.privacy import Privacy
     from service.store import Store, StoreUnavailable
 
     described = topology.check(client, url)
     try:
-        legacy = legacy_layout_present(client, prefix)
+        older = (
+            "the layout before buckets"
+            if legacy_layout_present(client, prefix)
+            else "the layout before packed records"
+            if unpacked_layout_present(client, prefix)
+            else None
+        )
     except redis.RedisError as error:
         raise TopologyError(f"REDIS_URL {topology.redacted(url)}: {error}") from error
-    if legacy:
+    if older:
         raise TopologyError(
-            "Redis holds comments in the layout before buckets: stop the service and run "
+            f"Redis holds comments in {older}: stop the service and run "
             "`news-comments migrate-keys` first"
         )
     if secret_key is None:
@@ -332,8 +338,13 @@ def command_services() -> Iterator[Services]:
 
 
 def migrate_keys() -> int:
-    """Move the data from the layout before buckets to today's, in place; safe to re-run."""
-    from service.key_migration import KeyMigration, MigrationError
+    """Move the data from older layouts to today's, in place; safe to re-run."""
+    from service.key_migration import (
+        KeyMigration,
+        MigrationError,
+        RecordPacking,
+        legacy_layout_present,
+    )
     from service.settings import SettingsError, load_settings
 
     adopt_var_files()
@@ -341,12 +352,17 @@ def migrate_keys() -> int:
         settings = load_settings()
         client = topology.connect(settings.redis_url, _timeouts(settings))
         topology.check(client, settings.redis_url)
-        report = KeyMigration(client, settings.key_prefix).run()
+        lines = []
+        if legacy_layout_present(client, settings.key_prefix):
+            lines = KeyMigration(client, settings.key_prefix).run().lines()
+        packed = RecordPacking(client, settings.key_prefix).run()
     except (SettingsError, TopologyError, MigrationError) as error:
         sys.exit(f"news-comments: {error}")
     except redis.RedisError as error:
         sys.exit(f"news-comments: Redis failed during the move ({error}); run it again")
-    print("\n".join(report.lines()))
+    if packed:
+        lines.append(f"Packed {packed} comment(s) into their articles' records.")
+    print("\n".join(lines or ["Nothing to move: the data is in today's layout."]))
     return 0
 
 

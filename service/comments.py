@@ -131,9 +131,7 @@ class CommentService:
         now = datetime.now(UTC)
         created_ms = int(now.timestamp() * 1000)
         comment_id = new_comment_id(created_ms, article_id)
-        root_id, root_ms, anchor_id, depth = self._place(
-            article_id, comment_id, created_ms, submission.parent_id
-        )
+        root_id, anchor_id, depth = self._place(article_id, comment_id, submission.parent_id)
 
         candidate, fingerprint = self._candidate(article_id, submission)
         try:
@@ -157,23 +155,16 @@ class CommentService:
             avatar=self.privacy.avatar_seed(submission.email),
             status=verdict.status,
             reasons=tuple(verdict.reasons),
+            email_hash=candidate.email_hash,
+            fingerprint=fingerprint,
         )
         sealed = self.privacy.encrypt(
             PrivateData(submission.email, submission.ip, submission.user_agent)
         )
-        locator = Locator(
-            article_id,
-            root_id,
-            root_ms,
-            submission.parent_id,
-            created_ms,
-            candidate.email_hash,
-            fingerprint,
-        )
         outcome = self.store.add(
             comment,
             sealed,
-            locator,
+            Locator.of(comment),
             self.store.flood_marks(
                 candidate.ip_hash,
                 candidate.email_hash,
@@ -206,9 +197,7 @@ class CommentService:
         now = datetime.now(UTC)
         created_ms = int(now.timestamp() * 1000)
         comment_id = new_comment_id(created_ms, article_id)
-        root_id, root_ms, anchor_id, depth = self._place(
-            article_id, comment_id, created_ms, parent_id
-        )
+        root_id, anchor_id, depth = self._place(article_id, comment_id, parent_id)
         # Staff have no email: a pseudonym keyed per moderator stands in for its hashes.
         pseudonym = f"{moderator}@staff.invalid"
         email_hash = self.privacy.email_hash(pseudonym)
@@ -231,13 +220,11 @@ class CommentService:
             decided_at=rfc3339(now),
             reasons=("staff reply",),
             staff=True,
-        )
-        fingerprint = duplicate_fingerprint(article_id, parent_id, email_hash, body)
-        locator = Locator(
-            article_id, root_id, root_ms, parent_id, created_ms, email_hash, fingerprint
+            email_hash=email_hash,
+            fingerprint=duplicate_fingerprint(article_id, parent_id, email_hash, body),
         )
         outcome = self.store.add(
-            comment, self.privacy.encrypt(PrivateData("", "", "")), locator, flood=None
+            comment, self.privacy.encrypt(PrivateData("", "", "")), Locator.of(comment), flood=None
         )
         self._raise_for(outcome)
         self.store.audit(
@@ -322,14 +309,13 @@ class CommentService:
             raise Refused(HTTPStatus.CONFLICT, DUPLICATE_MESSAGE, "duplicate")
 
     def _place(
-        self, article_id: str, comment_id: str, created_ms: int, parent_id: str | None
-    ) -> tuple[str, int, str | None, int]:
-        """Place a new comment in its thread: (root id, root's time, anchor id, depth)."""
+        self, article_id: str, comment_id: str, parent_id: str | None
+    ) -> tuple[str, str | None, int]:
+        """Place a new comment in its thread: (root id, anchor id, depth)."""
         if not parent_id:
-            return comment_id, created_ms, None, 1
+            return comment_id, None, 1
         parent = self._published_parent(article_id, parent_id)
-        root_ms = int(self.store.comment_fields(article_id, parent.root_id).get("created_ms", 0))
-        return parent.root_id, root_ms, anchor_for_reply(parent), parent.depth + 1
+        return parent.root_id, anchor_for_reply(parent), parent.depth + 1
 
     def _published_parent(self, article_id: str, parent_id: str) -> Comment:
         fields = self.store.comment_fields(article_id, parent_id)

@@ -18,7 +18,6 @@ from service.moderation import moderator_view
 from service.privacy import Privacy, PrivateDataError
 from service.settings import ERASE_MODES, Settings
 from service.store import Locator, Store
-from service.text import render_body
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +117,7 @@ class DataRights:
         act = Act(moderator, rfc3339(datetime.now(UTC)))
         redaction = Redaction(name=ANONYMOUS)
         if not self.settings.erase_keeps_text:
-            redaction = Redaction(ANONYMOUS, REMOVED_TEXT, render_body(REMOVED_TEXT))
+            redaction = Redaction(ANONYMOUS, REMOVED_TEXT)
         erased = 0
         # Each step takes its comments out of the index, so this ends; a comment the same
         # reader posts meanwhile is erased too.

@@ -14,9 +14,10 @@ from typing import NamedTuple
 
 from redis.cluster import RedisCluster
 
+from service import records
 from service.keys import BUCKETS, comment_bucket
 from service.models import Act, Status
-from service.store import Locator, Store, _guarded, _script_source, _text, batches
+from service.store import Locator, Store, StoreUnavailable, _guarded, _script_source, _text, batches
 
 # A Redis glob matches these characters specially; a key prefix holding one is escaped.
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
@@ -29,7 +30,6 @@ class Redaction:
 
     name: str | None = None
     body: str | None = None
-    body_html: str | None = None
 
 
 class Redacted(NamedTuple):
@@ -39,11 +39,6 @@ class Redacted(NamedTuple):
     state: str
     had_private: bool = False
     was_indexed: bool = False
-
-
-def without_email(locator: Locator) -> Locator:
-    """Give a comment's locator with nothing derived from its author's email left in it."""
-    return dataclasses.replace(locator, email_hash="", fingerprint="")
 
 
 class DataRightsStore:
@@ -78,21 +73,16 @@ class DataRightsStore:
     @_guarded
     def decisions(self, references: list[tuple[str, str]]) -> list[tuple[str | None, str | None]]:
         """Read the state and decision time of (article id, comment id) pairs."""
-        pipe = self.client.pipeline(transaction=False)
-        for article_id, comment_id in references:
-            pipe.hmget(self.keys.comment(article_id, comment_id), ["status", "decided_at"])
-        return [
-            (_text(status) if status is not None else None, _text(at) if at is not None else None)
-            for status, at in pipe.execute()
-        ]
+        answers: list[tuple[str | None, str | None]] = []
+        for raw in self.store.raw_records(references):
+            members = records.load(raw) if raw is not None else {}
+            answers.append((members.get("s"), members.get("at")))
+        return answers
 
     @_guarded
     def sealed(self, references: list[tuple[str, str]]) -> list[bytes | None]:
         """Read the sealed private data of (article id, comment id) pairs."""
-        pipe = self.client.pipeline(transaction=False)
-        for article_id, comment_id in references:
-            pipe.get(self.keys.private(article_id, comment_id))
-        return list(pipe.execute())
+        return [records.sealed_of(raw) for raw in self.store.raw_records(references)]
 
     # --- writes -------------------------------------------------------------------------
     @_guarded
@@ -107,36 +97,41 @@ class DataRightsStore:
         """Delete a comment's private data and its lookups by email hash, and redact its public
         record, in one step. `forget_email` also drops the email's approved count and flood
         mark; `only_if` (state, decided_at) leaves a comment re-decided meanwhile alone."""
-        keys, article_id = self.keys, locator.article_id
-        result = self._anonymize(
-            keys=[
-                keys.comment(article_id, comment_id),
-                keys.private(article_id, comment_id),
-                keys.locator(locator.bucket),
-                keys.email_index(locator.bucket, locator.email_hash),
-                keys.approved_by_email(locator.bucket),
-                keys.duplicate(article_id, locator.fingerprint),
-                keys.version(article_id),
-                keys.revisions(article_id, comment_id),
-                keys.events(locator.bucket),
-            ],
-            args=[
-                comment_id,
-                without_email(locator).dumps(),
-                secrets.token_hex(8),
-                locator.email_hash if forget_email else "",
-                redaction.name or "",
-                "1" if redaction.body is not None else "0",
-                redaction.body or "",
-                redaction.body_html or "",
-                str(only_if[0]) if only_if else "",
-                only_if[1] if only_if else "",
-                self.store.events_kept,
-                article_id,
-            ],
-        )
-        if forget_email and locator.email_hash:
-            self.client.delete(keys.flood("email", locator.email_hash))
+        keys, article_id, bucket = self.keys, locator.article_id, locator.bucket
+        # The email index to leave is named by the email hash the record keeps, read first; the
+        # step checks it is still that one.
+        for _ in range(3):
+            email_hash = self.store.author_of(article_id, comment_id)
+            result = self._anonymize(
+                keys=[
+                    keys.comments(article_id),
+                    keys.email_index(bucket, email_hash),
+                    keys.approved_by_email(bucket),
+                    keys.fingerprints(article_id),
+                    keys.version(article_id),
+                    keys.revisions(article_id, comment_id),
+                    keys.events(bucket),
+                ],
+                args=[
+                    comment_id,
+                    secrets.token_hex(8),
+                    "1" if forget_email else "0",
+                    redaction.name or "",
+                    "1" if redaction.body is not None else "0",
+                    redaction.body or "",
+                    str(only_if[0]) if only_if else "",
+                    only_if[1] if only_if else "",
+                    self.store.events_kept,
+                    article_id,
+                    email_hash,
+                ],
+            )
+            if _text(result[0]) != "moved":
+                break
+        else:
+            raise StoreUnavailable("the comment kept changing while it was erased")
+        if forget_email and email_hash:
+            self.client.delete(keys.flood("email", email_hash))
         return Redacted(_text(result[0]), *(bool(int(flag)) for flag in result[1:]))
 
     def delete(self, comment_id: str, locator: Locator, act: Act) -> str:
@@ -192,5 +187,5 @@ class DataRightsStore:
     def reseal(self, article_id: str, comment_id: str, sealed: bytes, resealed: bytes) -> bool:
         """Replace a comment's sealed private data if it is still `sealed`; tell whether it was."""
         return bool(
-            self._reseal(keys=[self.keys.private(article_id, comment_id)], args=[sealed, resealed])
+            self._reseal(keys=[self.keys.comments(article_id)], args=[comment_id, sealed, resealed])
         )

@@ -1,5 +1,8 @@
-"""Move a deployment's data from the layout before buckets to today's (`news-comments
-migrate-keys`), in place on the one server it ran on.
+"""Move a deployment's data from older layouts to today's (`news-comments migrate-keys`).
+
+Two moves, each run when its layout is found: from the layout before buckets (`KeyMigration`,
+in place on the one server it ran on), then from a hash per comment to packed records
+(`RecordPacking`, on any topology).
 
 Safe to interrupt and to run again: each article key moves with one RENAME (a key already moved
 is skipped); each site-wide index is copied into its buckets' shares with writes that give the
@@ -20,9 +23,10 @@ from typing import Any
 
 import redis
 
-from service.keys import BUCKETS, Keys, LegacyKeys, article_bucket
+from service import records
+from service.keys import BUCKETS, LAYOUT, Keys, LegacyKeys, UnpackedKeys, article_bucket
 from service.models import Status
-from service.store import batches
+from service.store import Locator, _script_source, batches
 from service.topology import RedisClient
 
 log = logging.getLogger(__name__)
@@ -280,6 +284,75 @@ class KeyMigration:
     def _zscan(self, key: str) -> Iterator[tuple[str, float]]:
         for member, score in self.client.zscan_iter(key, count=BATCH):
             yield member.decode(), score
+
+
+def unpacked_layout_present(client: RedisClient, prefix: str) -> bool:
+    """Tell whether comments are kept in the layout before packed records: there are comments,
+    and no layout was noted with the first write (the service will not run on them)."""
+    keys = Keys(prefix)
+    if client.exists(keys.layout()):
+        return False
+    pipe = client.pipeline(transaction=False)
+    for bucket in range(BUCKETS):
+        pipe.exists(keys.locator(bucket))
+    return any(pipe.execute())
+
+
+class RecordPacking:
+    """Pack each comment's hash, private data and duplicate fingerprint into its article's
+    records hash, bucket by bucket; safe to interrupt and to run again, on any topology."""
+
+    def __init__(self, client: RedisClient, prefix: str) -> None:
+        self.client = client
+        self.keys = Keys(prefix)
+        self.unpacked = UnpackedKeys(self.keys)
+        self._pack = client.register_script(_script_source("pack_record", transition=False))
+
+    def run(self) -> int:
+        """Pack every comment left in the old layout; answer how many were packed."""
+        packed = 0
+        pattern = f"{_glob_escaped(self.keys.prefix)}:{{*}}:a:*:comment:*"
+        for batch in batches(self.client.scan_iter(match=pattern, count=BATCH), 200):
+            names = [_text(name) for name in batch]
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.hgetall(name)
+            for fields in pipe.execute():
+                packed += self._pack_one({_text(k): _text(v) for k, v in fields.items()})
+        self.client.set(self.keys.layout(), LAYOUT)
+        return packed
+
+    def _pack_one(self, fields: dict[str, str]) -> int:
+        comment_id, article_id = fields.get("id"), fields.get("article_id")
+        if not comment_id or not article_id:
+            return 0
+        bucket = article_bucket(article_id)
+        located = self.client.hget(self.keys.locator(bucket), comment_id)
+        email_hash = fingerprint = ""
+        new_locator = ""
+        if located is not None:
+            old = json.loads(_text(located))
+            email_hash, fingerprint = str(old[5] or ""), str(old[6] or "")
+            new_locator = Locator(old[0], old[1], old[3]).dumps(comment_id)
+        sealed = self.client.get(self.unpacked.private(article_id, comment_id))
+        record = records.pack(comment_id, fields, email_hash, fingerprint[:32], sealed or b"")
+        return int(
+            self._pack(
+                keys=[
+                    self.unpacked.comment(article_id, comment_id),
+                    self.unpacked.private(article_id, comment_id),
+                    self.unpacked.duplicate(article_id, fingerprint),
+                    self.keys.comments(article_id),
+                    self.keys.fingerprints(article_id),
+                    self.keys.locator(bucket),
+                ],
+                args=[comment_id, record, new_locator, fingerprint[:32]],
+            )
+        )
+
+
+def _glob_escaped(text: str) -> str:
+    return "".join(f"\\{char}" if char in "*?[]\\" else char for char in text)
 
 
 def _restart_position(client: redis.Redis, stream: str, group: dict[str, Any]) -> str:

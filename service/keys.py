@@ -7,7 +7,8 @@ slot, while the site-wide views stay exact:
 * **Buckets.** Every article belongs to one of `BUCKETS` buckets, fixed by a hash of its id and
   chosen once for all time. A bucket's keys share one hash tag (`{7.12}`: the bucket number and
   a suffix that spreads the buckets evenly over the 16384 slots), so they share a slot.
-* **An article's keys** live in its bucket: `prefix:{tag}:a:<article id>:comment:<id>` and so on.
+* **An article's keys** live in its bucket: `prefix:{tag}:a:<article id>:comments` (every
+  comment's record, one field each) and so on.
   The `a:` segment keeps every article id, whatever it is, apart from the bucket's own keys.
 * **Each site-wide index is split by bucket**: the bucket's share of the state queues, published
   counts, approved comments per email hash, the comment locator, the email index, the article
@@ -41,6 +42,8 @@ BUCKETS = 16
 COMMENT_ID_LENGTH = 24
 # Ids made before buckets existed: 12 hex digits of milliseconds, 10 random.
 LEGACY_COMMENT_ID_LENGTH = 22
+# The layout `Keys` names, stored under `Keys.layout()` once data is written in it.
+LAYOUT = "packed-records"
 
 
 @cache
@@ -88,13 +91,14 @@ class Keys:
         return f"{self._bucket(article_bucket(article_id))}:a:{article_id}"
 
     # --- one article ----------------------------------------------------------------------
-    def comment(self, article_id: str, comment_id: str) -> str:
-        """Hash holding a comment's public record and moderation state."""
-        return f"{self._article(article_id)}:comment:{comment_id}"
+    def comments(self, article_id: str) -> str:
+        """Hash of the article's comment ids to their records: public fields, moderation state
+        and encrypted private data, as compact JSON (see `service.records`)."""
+        return f"{self._article(article_id)}:comments"
 
-    def private(self, article_id: str, comment_id: str) -> str:
-        """String holding a comment's encrypted email, IP and user agent."""
-        return f"{self._article(article_id)}:private:{comment_id}"
+    def fingerprints(self, article_id: str) -> str:
+        """Hash of duplicate fingerprint (parent, email hash and text) to the comment id."""
+        return f"{self._article(article_id)}:fingerprints"
 
     def article_status(self, article_id: str, status: Status) -> str:
         """Sorted set of the article's comment ids in one state (score 0, ordered by id)."""
@@ -124,10 +128,6 @@ class Keys:
         """String naming the current version of the article's public list; changes with it."""
         return f"{self._article(article_id)}:version"
 
-    def duplicate(self, article_id: str, fingerprint: str) -> str:
-        """String naming the comment with this fingerprint (parent, email hash and text)."""
-        return f"{self._article(article_id)}:duplicate:{fingerprint}"
-
     def article(self, article_id: str) -> str:
         """Hash of the article's settings: closed, moderation mode, first comment time."""
         return f"{self._article(article_id)}:article"
@@ -150,7 +150,8 @@ class Keys:
         return f"{self._bucket(bucket)}:approved-by-email"
 
     def locator(self, bucket: int) -> str:
-        """Hash of comment id to its routing record (article, thread, parent, email hash)."""
+        """Hash of comment id to where it lives: its article, and for a reply its thread's
+        top-level comment and its parent (`Locator.dumps`)."""
         return f"{self._bucket(bucket)}:locator"
 
     def email_index(self, bucket: int, email_hash: str) -> str:
@@ -177,6 +178,11 @@ class Keys:
     def moderators(self) -> str:
         """Hash of a moderator token's SHA-256 to the moderator it belongs to."""
         return f"{self.prefix}:{{site}}:moderators"
+
+    def layout(self) -> str:
+        """String naming the layout the data is kept in (`LAYOUT`), written with the first
+        comment; data without it is in the layout before packed records."""
+        return f"{self.prefix}:{{site}}:layout"
 
     def key_check(self) -> str:
         """String holding the key check value of the secret key the data is sealed with."""
@@ -279,3 +285,24 @@ class LegacyKeys:
         if tag == "global" and rest.startswith(_LEGACY_SITE_WIDE):
             return "", rest
         return tag, rest
+
+
+@dataclass(frozen=True)
+class UnpackedKeys:
+    """Name the per-comment keys of the layout before packed records (a hash, a private data
+    string and a duplicate fingerprint string per comment), until `news-comments migrate-keys`
+    packs them into their article's `Keys.comments` hash."""
+
+    keys: Keys
+
+    def comment(self, article_id: str, comment_id: str) -> str:
+        """Hash holding a comment's public record and moderation state."""
+        return f"{self.keys.article_scope(article_id)}:comment:{comment_id}"
+
+    def private(self, article_id: str, comment_id: str) -> str:
+        """String holding a comment's encrypted email, IP and user agent."""
+        return f"{self.keys.article_scope(article_id)}:private:{comment_id}"
+
+    def duplicate(self, article_id: str, fingerprint: str) -> str:
+        """String naming the comment with this fingerprint."""
+        return f"{self.keys.article_scope(article_id)}:duplicate:{fingerprint}"

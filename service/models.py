@@ -103,6 +103,10 @@ class Comment:
     # When an imported comment joined the moderation queue here (its creation is older); the
     # purge counts a pending comment's age from this, else from its creation.
     queued_ms: int | None = None
+    # Kept with the record for the lookups by email and the duplicate rule, never shown: the
+    # keyed hash of the author's email ("" for none) and the duplicate fingerprint.
+    email_hash: str = ""
+    fingerprint: str = ""
 
     def to_fields(self) -> dict[str, str]:
         """Flatten into the string fields of a Redis hash (absent values are left out)."""

@@ -17,7 +17,6 @@ from service.models import Act, Decision, ReasonCode, Status
 from service.privacy import Privacy, PrivateDataError
 from service.settings import Settings
 from service.store import Locator, Store
-from service.text import render_body
 
 log = logging.getLogger(__name__)
 AUDIT_BATCH = 200
@@ -237,7 +236,7 @@ class ModerationService:
         """Change a comment's text; the original and every edit stay visible to moderators."""
         locator = self._locate(comment_id)
         act = Act(moderator, rfc3339(datetime.now(UTC)))
-        if self.store.edit(comment_id, locator, body, render_body(body), act) == "missing":
+        if self.store.edit(comment_id, locator, body, act) == "missing":
             raise CommentNotFound()
         log.info("moderator %s edited comment %s", moderator, comment_id)
         return self.get(comment_id)

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
+import os
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from service.models import PrivateData
 
 KEY_CHECK_TEXT = b"news-comments: the secret key this store is sealed with"
+# Sealed data today: "2", then URL-safe base64 (unpadded) of a 12-byte nonce and the AES-256-GCM
+# ciphertext with its tag. Data sealed before is a Fernet token ("gAAAA…"), still opened.
+_SEALED_PREFIX = b"2"
+_NONCE_BYTES = 12
 
 
 class PrivateDataError(RuntimeError):
@@ -31,41 +39,57 @@ class Privacy:
 
     def __init__(self, secret: str) -> None:
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret, "private-data/v1")))
+        self._aead = AESGCM(_derive(secret, "private-data/v2"))
         self._lookup_key = _derive(secret, "email-lookup/v1")
         self._avatar_key = _derive(secret, "avatar/v1")
         self._check_key = _derive(secret, "key-check/v1")
 
+    def _seal(self, plain: bytes) -> bytes:
+        """Encrypt and authenticate `plain` under a fresh nonce."""
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = nonce + self._aead.encrypt(nonce, plain, None)
+        return _SEALED_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=")
+
+    def _open(self, sealed: bytes) -> bytes:
+        """Decrypt what `_seal` (or, before it, Fernet) sealed; raise PrivateDataError when it
+        does not open with this secret."""
+        try:
+            if not sealed.startswith(_SEALED_PREFIX):
+                return self._fernet.decrypt(sealed)
+            body = sealed[len(_SEALED_PREFIX) :]
+            raw = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
+            return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None)
+        except (InvalidToken, InvalidTag, binascii.Error, ValueError) as error:
+            raise PrivateDataError("private data does not open with this secret") from error
+
     def encrypt(self, data: PrivateData) -> bytes:
-        """Seal the private data of one comment."""
-        plain = json.dumps({"email": data.email, "ip": data.ip, "user_agent": data.user_agent})
-        return self._fernet.encrypt(plain.encode())
+        """Seal the private data of one comment: email, IP and user agent as a JSON list."""
+        plain = json.dumps([data.email, data.ip, data.user_agent], separators=(",", ":"))
+        return self._seal(plain.encode())
 
     def decrypt(self, sealed: bytes) -> PrivateData:
         """Open the private data of one comment."""
-        try:
-            fields = json.loads(self._fernet.decrypt(sealed))
-        except InvalidToken as error:
-            raise PrivateDataError("private data does not open with this secret") from error
-        return PrivateData(email=fields["email"], ip=fields["ip"], user_agent=fields["user_agent"])
+        fields = json.loads(self._open(sealed))
+        if isinstance(fields, dict):  # sealed before the list form
+            return PrivateData(fields["email"], fields["ip"], fields["user_agent"])
+        email, ip, user_agent = fields
+        return PrivateData(email=email, ip=ip, user_agent=user_agent)
 
     def opens(self, sealed: bytes) -> bool:
         """Tell whether sealed data opens with this secret."""
         try:
-            self._fernet.decrypt(sealed)
-        except InvalidToken:
+            self._open(sealed)
+        except PrivateDataError:
             return False
         return True
 
     def seal_email(self, email: str) -> bytes:
         """Seal an email on its own (for the block list)."""
-        return self._fernet.encrypt(email.encode())
+        return self._seal(email.encode())
 
     def open_email(self, sealed: bytes) -> str:
         """Open an email sealed by `seal_email`."""
-        try:
-            return self._fernet.decrypt(sealed).decode()
-        except InvalidToken as error:
-            raise PrivateDataError("private data does not open with this secret") from error
+        return self._open(sealed).decode()
 
     def email_hash(self, email: str) -> str:
         """Give the keyed hash that finds an email's comments without storing the email."""

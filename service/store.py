@@ -7,7 +7,6 @@ trip per node on a cluster) and merges the answers.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import heapq
 import json
@@ -22,8 +21,9 @@ from typing import Any, ParamSpec, TypeVar
 import redis
 from redis.cluster import RedisCluster
 
+from service import records
 from service.durability import DurableWrites
-from service.keys import BUCKETS, Keys, article_bucket, comment_bucket
+from service.keys import BUCKETS, LAYOUT, Keys, article_bucket, comment_bucket
 from service.models import Act, Comment, Status
 from service.topology import RedisClient
 
@@ -81,25 +81,42 @@ class Locator:
 
     article_id: str
     root_id: str
-    root_ms: int
     parent_id: str | None
-    created_ms: int
-    email_hash: str
-    fingerprint: str
+
+    @classmethod
+    def of(cls, comment: Comment) -> Locator:
+        """Give where a comment lives."""
+        return cls(comment.article_id, comment.root_id, comment.parent_id)
 
     @property
     def bucket(self) -> int:
         """The bucket of the comment's article."""
         return article_bucket(self.article_id)
 
-    def dumps(self) -> str:
-        """Serialize for the locator hash."""
-        return json.dumps(dataclasses.astuple(self))
+    @property
+    def root_ms(self) -> int:
+        """When the comment's thread started (ms): its top-level comment's creation."""
+        return records.created_ms_of(self.root_id)
+
+    def dumps(self, comment_id: str) -> str:
+        """Serialize for the locator hash: the article id alone for a top-level comment, else
+        the article, root and parent ids, space-separated (article ids hold no space)."""
+        if self.root_id == comment_id and self.parent_id is None:
+            return self.article_id
+        return f"{self.article_id} {self.root_id} {self.parent_id or ''}"
 
     @classmethod
-    def loads(cls, raw: str) -> Locator:
-        """Read back what `dumps` wrote."""
-        return cls(*json.loads(raw))
+    def loads(cls, comment_id: str, raw: str) -> Locator:
+        """Read back what `dumps` wrote (or, until the migration packs it, the JSON list of
+        the layout before packed records)."""
+        if raw.startswith("["):
+            article_id, root_id, _, parent_id, *_ = json.loads(raw)
+            return cls(article_id, root_id, parent_id)
+        article_id, _, rest = raw.partition(" ")
+        if not rest:
+            return cls(article_id, comment_id, None)
+        root_id, _, parent_id = rest.partition(" ")
+        return cls(article_id, root_id, parent_id or None)
 
 
 @dataclass(frozen=True)
@@ -171,6 +188,7 @@ class Store:
         self._edit = client.register_script(_script_source("edit", transition=False))
         # The key check value to store, once, before the first write (see `sealed_with`).
         self.seal_on_write: str | None = None
+        self._layout_noted = False
 
     @property
     def is_cluster(self) -> bool:
@@ -182,7 +200,7 @@ class Store:
         """The KEYS every transition script starts with (see lua/_publication.lua)."""
         keys, article_id, bucket = self.keys, locator.article_id, locator.bucket
         return [
-            keys.comment(article_id, comment_id),
+            keys.comments(article_id),
             *keys.queues(bucket),
             *keys.article_statuses(article_id),
             keys.roots(article_id),
@@ -193,27 +211,18 @@ class Store:
             keys.approved_by_email(bucket),
         ]
 
-    def _transition_args(self, comment_id: str, locator: Locator) -> list[str | int]:
+    def _transition_args(
+        self, comment_id: str, locator: Locator, email_hash: str = ""
+    ) -> list[str | int]:
         """The ARGV every transition script starts with."""
         return [
             comment_id,
             locator.root_id,
             locator.root_ms,
-            locator.created_ms,
+            records.created_ms_of(comment_id),
             secrets.token_hex(8),
             locator.article_id,
-            locator.email_hash,
-        ]
-
-    def _private_keys(self, comment_id: str, locator: Locator) -> list[str]:
-        """The keys of a comment's private data and lookups, in submit's and delete's order."""
-        keys, article_id, bucket = self.keys, locator.article_id, locator.bucket
-        return [
-            keys.private(article_id, comment_id),
-            keys.locator(bucket),
-            keys.email_index(bucket, locator.email_hash),
-            keys.comment(article_id, locator.parent_id or comment_id),
-            keys.duplicate(article_id, locator.fingerprint),
+            email_hash,
         ]
 
     @_guarded
@@ -237,7 +246,7 @@ class Store:
             wait_ms, claimed = self._claim_flood_marks(comment.comment_id, flood)
             if wait_ms:
                 return Outcome("flood", str(wait_ms))
-        self._seal_once()
+        self._before_write()
         result = self.writes.run(
             self._submit, *self._submit_call(comment, sealed_private, locator, any_parent)
         )
@@ -292,24 +301,32 @@ class Store:
     ) -> tuple[list[Any], list[Any]]:
         """The KEYS and ARGV of the submit script for one comment; `any_parent` lets a reply
         hang under a parent in any state (imports), not only a published one."""
-        comment_id = comment.comment_id
-        fields = [item for pair in comment.to_fields().items() for item in pair]
+        comment_id, article_id, bucket = comment.comment_id, locator.article_id, locator.bucket
+        record = records.pack(
+            comment_id,
+            comment.to_fields(),
+            comment.email_hash,
+            comment.fingerprint,
+            sealed_private,
+        )
         keys = [
             *self._transition_keys(comment_id, locator),
-            *self._private_keys(comment_id, locator),
-            self.keys.article(locator.article_id),
-            self.keys.events(locator.bucket),
-            self.keys.articles(locator.bucket),
+            self.keys.locator(bucket),
+            self.keys.email_index(bucket, comment.email_hash),
+            self.keys.fingerprints(article_id),
+            self.keys.article(article_id),
+            self.keys.events(bucket),
+            self.keys.articles(bucket),
         ]
         args = [
-            *self._transition_args(comment_id, locator),
-            sealed_private,
-            locator.dumps(),
+            *self._transition_args(comment_id, locator, comment.email_hash),
+            locator.dumps(comment_id),
             comment.parent_id or "",
             str(comment.status),
             self.events_kept,
             "1" if any_parent else "0",
-            *fields,
+            comment.fingerprint,
+            record,
         ]
         return keys, args
 
@@ -318,7 +335,7 @@ class Store:
         """Store many imported comments (no flood rule; a reply under a parent in any state),
         each in its own atomic step, as `add` does: on one server in one pipeline with one
         durability wait for all; on a cluster, which takes no scripts in a pipeline, one by one."""
-        self._seal_once()
+        self._before_write()
         if self.is_cluster:
             return [
                 self.add(comment, sealed, locator, None, any_parent=True)
@@ -353,7 +370,7 @@ class Store:
     ) -> tuple[str, Status | None]:
         """Move a comment to a decided state, with an audit entry; answer the outcome and the
         previous state."""
-        self._seal_once()
+        self._before_write()
         result = self.writes.run(
             self._decide,
             keys=[
@@ -388,39 +405,52 @@ class Store:
         """Delete a comment and its private data (only in state `only_if`, and only when it
         joined the queue before the moment `queued_before`, when given), with an audit entry;
         answer "missing", "deleted", "placeholder" or "kept" (another state, or too recent)."""
-        self._seal_once()
-        result = self.writes.run(
-            self._delete,
-            keys=[
-                *self._transition_keys(comment_id, locator),
-                *self._private_keys(comment_id, locator),
-                self.keys.audit(locator.bucket),
-                self.keys.revisions(locator.article_id, comment_id),
-                self.keys.events(locator.bucket),
-            ],
-            args=[
-                *self._transition_args(comment_id, locator),
-                "1" if locator.parent_id else "0",
-                str(only_if) if only_if else "",
-                act.moderator,
-                act.at,
-                AUDIT_LENGTH,
-                self.events_kept,
-                "" if queued_before is None else queued_before,
-            ],
-        )
-        return _text(result)
+        self._before_write()
+        keys, article_id, bucket = self.keys, locator.article_id, locator.bucket
+        # The email index to leave is named by the author's email hash, read from the record
+        # first; the step checks it is still that one (an erasure may come between).
+        for _ in range(3):
+            email_hash = self.author_of(article_id, comment_id)
+            result = self.writes.run(
+                self._delete,
+                keys=[
+                    *self._transition_keys(comment_id, locator),
+                    keys.locator(bucket),
+                    keys.email_index(bucket, email_hash),
+                    keys.fingerprints(article_id),
+                    keys.audit(bucket),
+                    keys.revisions(article_id, comment_id),
+                    keys.events(bucket),
+                ],
+                args=[
+                    *self._transition_args(comment_id, locator),
+                    str(only_if) if only_if else "",
+                    act.moderator,
+                    act.at,
+                    AUDIT_LENGTH,
+                    self.events_kept,
+                    "" if queued_before is None else queued_before,
+                    email_hash,
+                ],
+            )
+            if _text(result) != "moved":
+                return _text(result)
+        raise StoreUnavailable("the comment kept changing while it was deleted")
+
+    def author_of(self, article_id: str, comment_id: str) -> str:
+        """Give the email hash a comment's record keeps ("" for none, or no comment)."""
+        return records.email_hash_of(self.client.hget(self.keys.comments(article_id), comment_id))
 
     @_guarded
-    def edit(self, comment_id: str, locator: Locator, body: str, body_html: str, act: Act) -> str:
+    def edit(self, comment_id: str, locator: Locator, body: str, act: Act) -> str:
         """Replace a comment's text, keeping every version; answer "missing", "unchanged" or
         "edited"."""
-        self._seal_once()
+        self._before_write()
         article_id = locator.article_id
         result = self.writes.run(
             self._edit,
             keys=[
-                self.keys.comment(article_id, comment_id),
+                self.keys.comments(article_id),
                 self.keys.revisions(article_id, comment_id),
                 self.keys.version(article_id),
                 self.keys.audit(locator.bucket),
@@ -428,7 +458,7 @@ class Store:
             ],
             args=[
                 body,
-                body_html,
+                records.rfc3339_of_ms(records.created_ms_of(comment_id)),
                 act.moderator,
                 act.at,
                 comment_id,
@@ -532,29 +562,45 @@ class Store:
         for bucket, ids in asked:
             pipe.hmget(self.keys.locator(bucket), ids)
         found: dict[str, Locator] = {}
-        for (_, ids), records in zip(asked, pipe.execute(), strict=True):
-            for comment_id, raw in zip(ids, records, strict=True):
+        for (_, ids), answer in zip(asked, pipe.execute(), strict=True):
+            for comment_id, raw in zip(ids, answer, strict=True):
                 if raw is not None:
-                    found[comment_id] = Locator.loads(_text(raw))
+                    found[comment_id] = Locator.loads(comment_id, _text(raw))
         return [found.get(comment_id) for comment_id in comment_ids]
 
     @_guarded
     def comment_fields(self, article_id: str, comment_id: str) -> dict[str, str]:
         """Read a comment's record (empty when it does not exist)."""
-        return _decoded(self.client.hgetall(self.keys.comment(article_id, comment_id)))
+        raw = self.client.hget(self.keys.comments(article_id), comment_id)
+        return records.unpack(article_id, comment_id, raw) if raw is not None else {}
 
     @_guarded
-    def moderation_records(
-        self, references: Iterable[tuple[str, str]]
-    ) -> list[tuple[dict[str, str], bytes | None]]:
-        """Read the records and sealed private data of (article id, comment id) pairs."""
-        pipe = self.client.pipeline(transaction=False)
+    def raw_records(self, references: Sequence[tuple[str, str]]) -> list[Any]:
+        """Read the stored records of (article id, comment id) pairs, as stored (None for none):
+        one HMGET per article asked."""
+        by_article: dict[str, list[str]] = defaultdict(list)
         for article_id, comment_id in references:
-            pipe.hgetall(self.keys.comment(article_id, comment_id))
-            pipe.get(self.keys.private(article_id, comment_id))
-        replies = pipe.execute()
+            by_article[article_id].append(comment_id)
+        pipe = self.client.pipeline(transaction=False)
+        for article_id, ids in by_article.items():
+            pipe.hmget(self.keys.comments(article_id), ids)
+        found: dict[tuple[str, str], Any] = {}
+        for (article_id, ids), answer in zip(by_article.items(), pipe.execute(), strict=True):
+            found.update(((article_id, cid), raw) for cid, raw in zip(ids, answer, strict=True))
+        return [found[reference] for reference in references]
+
+    def moderation_records(
+        self, references: Sequence[tuple[str, str]]
+    ) -> list[tuple[dict[str, str], bytes | None]]:
+        """Read the records and sealed private data of (article id, comment id) pairs (an
+        empty record and None for a comment that is gone)."""
         return [
-            (_decoded(replies[index]), replies[index + 1]) for index in range(0, len(replies), 2)
+            (records.unpack(article_id, comment_id, raw), records.sealed_of(raw))
+            if raw is not None
+            else ({}, None)
+            for (article_id, comment_id), raw in zip(
+                references, self.raw_records(references), strict=True
+            )
         ]
 
     def _merged_ids(
@@ -626,23 +672,22 @@ class Store:
         if not root_ids:
             return published, threads, []
 
+        root_ids = [_text(root_id) for root_id in root_ids]
         pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(keys.comments(article_id), root_ids)
         for root_id in root_ids:
-            pipe.hgetall(keys.comment(article_id, _text(root_id)))
-            pipe.zrange(keys.thread(article_id, _text(root_id)), 0, -1)
-        first = pipe.execute()
-        roots = [_decoded(record) for record in first[0::2]]
-        reply_ids = [[_text(reply_id) for reply_id in ids] for ids in first[1::2]]
+            pipe.zrange(keys.thread(article_id, root_id), 0, -1)
+        root_records, *threads_ids = pipe.execute()
+        reply_ids = [[_text(reply_id) for reply_id in ids] for ids in threads_ids]
 
-        pipe = self.client.pipeline(transaction=False)
-        for ids in reply_ids:
-            for reply_id in ids:
-                pipe.hgetall(keys.comment(article_id, reply_id))
-        records = iter(pipe.execute())
-        page = [
-            Thread(root, [_decoded(next(records)) for _ in ids])
-            for root, ids in zip(roots, reply_ids, strict=True)
-        ]
+        every_reply = [reply_id for ids in reply_ids for reply_id in ids]
+        reply_records = iter(
+            self.client.hmget(keys.comments(article_id), every_reply) if every_reply else []
+        )
+        page = []
+        for root_id, raw_root, ids in zip(root_ids, root_records, reply_ids, strict=True):
+            replies = [_unpacked(article_id, reply_id, next(reply_records)) for reply_id in ids]
+            page.append(Thread(_unpacked(article_id, root_id, raw_root), replies))
         return published, threads, page
 
     @_guarded
@@ -676,7 +721,7 @@ class Store:
         pipe.smembers(keys.blocks("networks"))
         pipe.pttl(keys.flood("ip", ip_hash))
         pipe.pttl(keys.flood("email", email_hash))
-        pipe.get(keys.duplicate(article_id, fingerprint))
+        pipe.hget(keys.fingerprints(article_id), fingerprint)
         pipe.zcard(keys.pending_from(ip_hash))
         for bucket in range(BUCKETS):
             pipe.hget(keys.approved_by_email(bucket), email_hash)
@@ -732,7 +777,7 @@ class Store:
     @_guarded
     def block_email(self, email_hash: str, sealed_email: bytes) -> None:
         """Block an email, kept as its keyed hash with the email sealed for listing."""
-        self._seal_once()
+        self._before_write()
         self.client.hset(self.keys.blocks("emails"), email_hash, sealed_email)
 
     @_guarded
@@ -825,12 +870,34 @@ class Store:
         return bool(self.client.hset(self.keys.moderators(), token_hash, record))
 
     # --- the secret key ---------------------------------------------------------------------
-    def _seal_once(self) -> None:
-        """Before this store's first write, seal the data with `seal_on_write` when it is not
-        sealed yet (the check at start made sure it is not sealed with another key)."""
+    def _before_write(self) -> None:
+        """Before this store's first write, note the layout it writes in and seal the data with
+        `seal_on_write` when it is not sealed yet (the check at start made sure it is not
+        sealed with another key, nor kept in an older layout)."""
+        if self._layout_noted:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(self.keys.layout(), LAYOUT, nx=True)
         if self.seal_on_write is not None:
-            self.client.set(self.keys.key_check(), self.seal_on_write, nx=True)
-            self.seal_on_write = None
+            pipe.set(self.keys.key_check(), self.seal_on_write, nx=True)
+        pipe.execute()
+        self.seal_on_write = None
+        self._layout_noted = True
+
+    @_guarded
+    def layout_written(self) -> str | None:
+        """Give the layout noted with the first write (None: none noted yet, or data kept
+        before packed records)."""
+        layout = self.client.get(self.keys.layout())
+        return _text(layout) if layout is not None else None
+
+    @_guarded
+    def holds_comments(self) -> bool:
+        """Tell whether any bucket locates a comment."""
+        pipe = self.client.pipeline(transaction=False)
+        for bucket in range(BUCKETS):
+            pipe.exists(self.keys.locator(bucket))
+        return any(pipe.execute())
 
     @_guarded
     def sealed_with(self, key_check: str, seal: bool) -> str | None:
@@ -851,9 +918,10 @@ class Store:
                 [locator] = self.locate_many([comment_id])
                 if locator is None:
                     continue
-                sealed = self.client.get(self.keys.private(locator.article_id, comment_id))
+                raw = self.client.hget(self.keys.comments(locator.article_id), comment_id)
+                sealed = records.sealed_of(raw)
                 if sealed:
-                    return bytes(sealed) if not isinstance(sealed, str) else sealed.encode()
+                    return sealed
         return None
 
     # --- idempotency ----------------------------------------------------------------------
@@ -928,3 +996,8 @@ def _text(value: Any) -> str:
 
 def _decoded(record: Any) -> dict[str, str]:
     return {_text(key): _text(value) for key, value in record.items()}
+
+
+def _unpacked(article_id: str, comment_id: str, raw: Any) -> dict[str, str]:
+    """A stored record's fields, or an empty record for a comment that is gone."""
+    return records.unpack(article_id, comment_id, raw) if raw is not None else {}

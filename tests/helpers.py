@@ -8,11 +8,13 @@ command spans two slots).
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 from flask.testing import FlaskClient
 
-from service.keys import BUCKETS, Keys
+from service import records
+from service.keys import BUCKETS, Keys, UnpackedKeys, article_bucket
 from service.models import Status
 from service.topology import RedisClient
 
@@ -175,12 +177,73 @@ def located(redis_client: RedisClient, key_prefix: str, comment_id: str) -> bool
     return any(redis_client.hexists(keys.locator(bucket), comment_id) for bucket in range(BUCKETS))
 
 
-def comment_keys(redis_client: RedisClient, key_prefix: str) -> list[str]:
-    """Name every stored comment record under the prefix."""
-    found = redis_client.scan_iter(match=f"{key_prefix}:*:a:*:comment:*", count=1000)
-    return sorted(_text(key) for key in found)
+def stored_ids(redis_client: RedisClient, key_prefix: str) -> list[str]:
+    """List the ids of every stored comment record under the prefix, in every article."""
+    found = redis_client.scan_iter(match=f"{key_prefix}:*:a:*:comments", count=1000)
+    return sorted(_text(comment_id) for key in found for comment_id in redis_client.hkeys(key))
+
+
+def stored_members(
+    redis_client: RedisClient, key_prefix: str, article_id: str, comment_id: str
+) -> dict[str, Any]:
+    """Read a comment's stored record as its JSON members (empty when there is none)."""
+    raw = redis_client.hget(Keys(key_prefix).comments(article_id), comment_id)
+    return records.load(raw) if raw is not None else {}
+
+
+def stored_fields(
+    redis_client: RedisClient, key_prefix: str, article_id: str, comment_id: str
+) -> dict[str, str]:
+    """Read a comment's stored record by its full field names, as the service reads it (empty
+    when there is none)."""
+    raw = redis_client.hget(Keys(key_prefix).comments(article_id), comment_id)
+    return records.unpack(article_id, comment_id, raw) if raw is not None else {}
 
 
 def _text(value: Any) -> str:
     """Read a reply from a client with or without decode_responses."""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def unpack_records(redis_client: RedisClient, key_prefix: str) -> None:
+    """Rewrite today's packed records as the layout before them kept each comment, as a
+    deployment of that version would hold them: a hash, a private data string and a duplicate
+    fingerprint string per comment, the locator's records as JSON lists, no layout noted."""
+    keys = Keys(key_prefix)
+    unpacked = UnpackedKeys(keys)
+    located: dict[str, str] = {}
+    for bucket in range(BUCKETS):
+        located.update(
+            (_text(comment_id), _text(value))
+            for comment_id, value in redis_client.hgetall(keys.locator(bucket)).items()
+        )
+    for name in list(redis_client.scan_iter(match=f"{key_prefix}:*:a:*:comments", count=1000)):
+        key = _text(name)
+        for raw_id, raw in redis_client.hgetall(key).items():
+            comment_id = _text(raw_id)
+            members = records.load(raw)
+            article_id = key.split(":a:", 1)[1].removesuffix(":comments")
+            fields = records.unpack(article_id, comment_id, raw)
+            redis_client.hset(unpacked.comment(article_id, comment_id), mapping=fields)
+            if members.get(records.SEALED):
+                redis_client.set(unpacked.private(article_id, comment_id), members[records.SEALED])
+            fingerprint = members.get(records.FINGERPRINT, "")
+            if fingerprint:
+                redis_client.set(unpacked.duplicate(article_id, fingerprint), comment_id)
+            if comment_id in located:
+                root_id = fields["root_id"]
+                old = [
+                    article_id,
+                    root_id,
+                    records.created_ms_of(root_id),
+                    fields.get("parent_id"),
+                    records.created_ms_of(comment_id),
+                    members.get(records.EMAIL_HASH, ""),
+                    fingerprint,
+                ]
+                bucket = article_bucket(article_id)
+                redis_client.hset(keys.locator(bucket), comment_id, json.dumps(old))
+        redis_client.delete(key)
+    for name in list(redis_client.scan_iter(match=f"{key_prefix}:*:a:*:fingerprints", count=1000)):
+        redis_client.delete(name)
+    redis_client.delete(keys.layout())

@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 
 from service.settings import SettingsError, load_settings
 from tests.conftest import MODERATOR_TOKENS, ClientFactory
-from tests.helpers import reply
+from tests.helpers import reply, stored_ids
 
 ARTICLE = "article-1"
 MODERATOR = {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}
@@ -50,7 +50,7 @@ def assert_refused(response: TestResponse, code: int, message: str) -> None:
 
 def comment_count(redis_client: redis.Redis, key_prefix: str) -> int:
     """Count the stored comment records under the test's prefix."""
-    return len(list(redis_client.scan_iter(match=f"{key_prefix}:*:comment:*", count=1000)))
+    return len(stored_ids(redis_client, key_prefix))
 
 
 @pytest.mark.parametrize(

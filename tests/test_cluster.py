@@ -25,7 +25,7 @@ from service import create_app
 from service.keys import BUCKETS, Keys, article_bucket, bucket_tags
 from service.models import Status
 from tests.conftest import MODERATOR_TOKENS, TOPOLOGY, app_config, close_app
-from tests.helpers import reply
+from tests.helpers import reply, stored_fields
 from tests.servers import Cluster, SentinelSetup, Standalone, cli_executable, wait_until
 
 pytestmark = pytest.mark.skipif(
@@ -235,7 +235,7 @@ def test_a_slot_moved_under_load_keeps_every_comment_whole(
     keys = Keys(key_prefix)
     located = raw.hgetall(keys.locator(bucket))
     for comment_id in load.acknowledged:
-        record = raw.hgetall(keys.comment(ARTICLES[3], comment_id))
+        record = stored_fields(raw, key_prefix, ARTICLES[3], comment_id)
         assert comment_id in located
         state = record["status"]
         assert raw.zscore(keys.queue(bucket, Status(state)), comment_id) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -418,9 +419,9 @@ def backdate(
 ) -> None:
     """Make a comment look decided `days` ago."""
     moment = rfc3339(datetime.now(UTC) - timedelta(days=days))
-    key = Keys(key_prefix).comment(article, comment_id)
-    assert redis_client.exists(key)
-    redis_client.hset(key, "decided_at", moment)
+    key = Keys(key_prefix).comments(article)
+    record = json.loads(redis_client.hget(key, comment_id))
+    redis_client.hset(key, comment_id, json.dumps(record | {"at": moment}))
 
 
 def retention(app: Flask) -> RetentionReport:

@@ -17,9 +17,8 @@ import redis
 from port_for import get_port
 from pytest_redis.executor import RedisExecutor
 
-from service import create_app
+from service import create_app, records
 from service.durability import WAIT_TIMEOUT_MS
-from service.keys import Keys
 from tests.conftest import (
     app_config,
     close_app,
@@ -28,7 +27,7 @@ from tests.conftest import (
     stop_gunicorn,
     wait_until_answers,
 )
-from tests.helpers import comment_keys, located, pending_ids, reply
+from tests.helpers import located, pending_ids, reply, stored_fields, stored_ids, stored_members
 
 URL = "/api/v1/articles/article-1/comments"
 
@@ -118,7 +117,9 @@ def test_redis_paused_past_the_socket_timeout_stores_exactly_one(
     assert response.status_code in (202, 503)
     raw.execute_command("CLIENT", "UNPAUSE")
     stored = [
-        key for key in comment_keys(raw, "paused") if raw.hget(key, "body") == "Sent during a pause"
+        comment_id
+        for comment_id in stored_ids(raw, "paused")
+        if stored_fields(raw, "paused", "article-1", comment_id)["body"] == "Sent during a pause"
     ]
     assert len(stored) == 1
     assert len(pending_ids(raw, "paused")) == 1
@@ -146,15 +147,13 @@ def test_a_worker_killed_mid_request_leaves_no_half_written_comment(
         posting.join(timeout=10)
         raw.execute_command("CLIENT", "UNPAUSE")
         time.sleep(0.2)
-        comments = comment_keys(raw, "killed")
+        comments = stored_ids(raw, "killed")
         pending = pending_ids(raw, "killed")
         assert len(comments) == len(pending) <= 1
-        for key in comments:
-            record = raw.hgetall(key)
-            comment_id = record["id"]
-            assert key == Keys("killed").comment("article-1", comment_id)
-            assert record["status"] == "pending" and pending == [comment_id]
-            assert raw.exists(Keys("killed").private("article-1", comment_id))
+        for comment_id in comments:
+            record = stored_members(raw, "killed", "article-1", comment_id)
+            assert record["s"] == "pending" and pending == [comment_id]
+            assert record[records.SEALED]
             assert located(raw, "killed", comment_id)
     finally:
         stop_gunicorn(server)

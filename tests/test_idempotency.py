@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 
 from service import create_app
 from tests.conftest import MODERATOR_TOKENS, app_config
-from tests.helpers import comment_keys, decide, keyspace_mentions, pending_ids, reply
+from tests.helpers import decide, keyspace_mentions, pending_ids, reply, stored_ids
 
 ARTICLE = "article-1"
 URL = f"/api/v1/articles/{ARTICLE}/comments"
@@ -79,7 +79,7 @@ def test_a_retry_gets_the_first_answer_and_stores_one_comment(
     for _ in range(2):
         assert answer(post(client, payload, "retry-key-1")) == answer(first)
     assert pending_ids(redis_client, key_prefix) == [comment_id]
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
     moderation = client.get("/api/v1/moderation/comments", headers=MODERATOR).get_json()
     assert [item["id"] for item in moderation["comments"]] == [comment_id]
     # Another key is another submission (here a duplicate of the first).
@@ -133,7 +133,7 @@ def test_the_same_key_with_another_submission_is_422(
     response = post(client, {**payload, **change}, "one-key")
     assert response.status_code == 422
     assert response.get_json()["message"] == OTHER_SUBMISSION
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
 
 
 def test_the_same_key_on_another_article_is_422(
@@ -146,7 +146,7 @@ def test_the_same_key_on_another_article_is_422(
     response = post(client, payload, "one-key", article_id="article-2")
     assert response.status_code == 422
     assert response.get_json()["message"] == OTHER_SUBMISSION
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
 
 
 @pytest.mark.parametrize(("length", "code"), [(1, 202), (255, 202), (256, 400), (1000, 400)])
@@ -157,7 +157,7 @@ def test_key_length(
     client = make_app().test_client()
     response = post(client, reply(), "k" * length)
     assert response.status_code == code, response.get_json()
-    assert len(comment_keys(redis_client, key_prefix)) == (1 if code == 202 else 0)
+    assert len(stored_ids(redis_client, key_prefix)) == (1 if code == 202 else 0)
     if code == 400:
         assert response.get_json()["code"] == 400
         assert "255" in response.get_json()["message"]
@@ -197,7 +197,7 @@ def test_concurrent_retries_store_one_comment_and_get_one_answer(
     assert {status for status, *_ in answers} == {202}
     assert len(set(answers)) == 1
     assert len(pending_ids(redis_client, key_prefix)) == 1
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
 
 
 def test_a_refused_duplicate_frees_the_key(
@@ -219,7 +219,7 @@ def test_a_refused_duplicate_frees_the_key(
     assert pending_ids(redis_client, key_prefix) == [retried.get_json()["comment"]["id"]]
     # From now on the key keeps this answer.
     assert answer(post(client, payload, "dup-key")) == answer(retried)
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
 
 
 def test_a_refused_closed_answer_frees_the_key(
@@ -262,7 +262,7 @@ def test_a_flood_refusal_is_not_kept_and_the_retry_after_the_wait_is_accepted(
     )
     assert len(idempotency_keys(redis_client, key_prefix)) == 1
     assert answer(post(client, payload, "flood-key")) == answer(retried)
-    assert len(comment_keys(redis_client, key_prefix)) == 2
+    assert len(stored_ids(redis_client, key_prefix)) == 2
 
 
 def test_a_rate_limit_refusal_is_not_kept(
@@ -279,7 +279,7 @@ def test_a_rate_limit_refusal_is_not_kept(
     assert windows
     redis_client.delete(*windows)
     assert post(client, payload, "rate-key").status_code == 202
-    assert len(comment_keys(redis_client, key_prefix)) == 2
+    assert len(stored_ids(redis_client, key_prefix)) == 2
 
 
 def test_a_503_frees_the_key_for_a_later_retry(
@@ -308,7 +308,7 @@ def test_an_invalid_body_does_not_claim_the_key(
     assert invalid.status_code == 422
     assert idempotency_keys(redis_client, key_prefix) == []
     assert post(client, reply(), "fix-key").status_code == 202
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
 
 
 def test_the_kept_answer_holds_no_email(client: FlaskClient, redis_client: redis.Redis) -> None:

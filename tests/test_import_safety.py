@@ -15,7 +15,7 @@ from service.cli import main
 from service.keys import Keys
 from service.models import Status
 from service.topology import RedisClient
-from tests.helpers import decide, listing, publish, submit
+from tests.helpers import decide, listing, publish, stored_fields, stored_ids, submit
 
 MODERATOR = {"Authorization": "Bearer alice-token-0123456789"}
 PAYLOAD = '<img src=x onerror="alert(document.cookie)">'
@@ -68,7 +68,6 @@ def test_a_hand_made_file_cannot_put_markup_or_a_script_link_on_the_site(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    keys = Keys(key_prefix)
     comment = publish(client, MODERATOR, "xss-article", website="https://ann.example")
     [exported] = export_lines(tmp_path, capsys)
     wipe(redis_client, key_prefix)
@@ -85,7 +84,7 @@ def test_a_hand_made_file_cannot_put_markup_or_a_script_link_on_the_site(
     assert lines[0] == "Imported 1 comment(s); 0 already present; skipped 0."
     assert "  1 website(s) that are not http(s) addresses were left out" in lines
 
-    stored = redis_client.hgetall(keys.comment("xss-article", comment["id"]))
+    stored = stored_fields(redis_client, key_prefix, "xss-article", comment["id"])
     assert stored["body_html"] == "<p>Hello &lt;b&gt;there&lt;/b&gt;</p>"
     assert "website" not in stored
     assert stored["depth"] == "1"
@@ -147,12 +146,7 @@ def test_every_field_is_checked_as_the_api_checks_it(
     assert "<script>" not in report
 
     keys = Keys(key_prefix)
-    stored = [
-        key
-        for key in redis_client.scan_iter(match=f"{key_prefix}:*:comment:*", count=1000)
-        if not key.endswith(root["id"])
-    ]
-    assert stored == []
+    assert stored_ids(redis_client, key_prefix) == [root["id"]]
     assert redis_client.zrange(keys.article_status("checked-article", Status.APPROVED), 0, -1) == [
         root["id"]
     ]
@@ -163,11 +157,12 @@ def test_the_page_without_javascript_links_only_http_websites(
 ) -> None:
     """A record written before imports were checked may hold any website: it is never a link."""
     comment = publish(client, MODERATOR, "old-record", website="https://ann.example")
-    key = Keys(key_prefix).comment("old-record", comment["id"])
+    key = Keys(key_prefix).comments("old-record")
     page = client.get("/articles/old-record/comments").get_data(as_text=True)
     assert 'href="https://ann.example"' in page
 
-    redis_client.hset(key, "website", "javascript:alert(1)")
+    record = json.loads(redis_client.hget(key, comment["id"]))
+    redis_client.hset(key, comment["id"], json.dumps(record | {"w": "javascript:alert(1)"}))
     redis_client.set(Keys(key_prefix).version("old-record"), "changed")
     page = client.get("/articles/old-record/comments").get_data(as_text=True)
     assert "javascript:" not in page

@@ -17,7 +17,7 @@ from service.keys import BUCKETS, Keys, LegacyKeys, bucket_tags
 from service.models import Status
 from service.topology import Timeouts, connect
 from tests.conftest import TOPOLOGY
-from tests.helpers import decide, listing, publish, reply, submit
+from tests.helpers import decide, listing, publish, reply, submit, unpack_records
 
 pytestmark = pytest.mark.skipif(
     TOPOLOGY == "cluster", reason="the old layout only ever lived on one server"
@@ -31,6 +31,7 @@ def downgrade(client: Any, prefix: str) -> None:
     """Rewrite today's keys as the layout before buckets named them, as a deployment of that
     version would hold them: article keys under `{<article id>}`, every site-wide index under
     `{global}` (the buckets' shares merged), streams merged in id order."""
+    unpack_records(client, prefix)
     keys, legacy = Keys(prefix), LegacyKeys(prefix)
     tags = set(bucket_tags())
     for raw in list(client.scan_iter(match=f"{prefix}:*", count=1000)):
@@ -156,7 +157,9 @@ def test_migrate_keys_moves_every_comment_and_view(
     assert "news-comments migrate-keys" in str(refused.value)
 
     assert main(["migrate-keys"]) == 0
-    assert "routed 12 comment(s)" in capsys.readouterr().out
+    moved = capsys.readouterr().out
+    assert "routed 12 comment(s)" in moved
+    assert "Packed 12 comment(s)" in moved
     assert not legacy_layout_present(redis_client, key_prefix)
     assert not [key for key in redis_client.scan_iter(match=f"{key_prefix}:{{global}}:*")]
 

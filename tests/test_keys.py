@@ -43,15 +43,14 @@ def slot(name: str) -> int:
 def article_keys(keys: Keys, article_id: str) -> list[str]:
     """Every key an article's comments use (with made-up comment and fingerprint ids)."""
     return [
-        keys.comment(article_id, "c1"),
-        keys.private(article_id, "c1"),
+        keys.comments(article_id),
+        keys.fingerprints(article_id),
         *keys.article_statuses(article_id),
         keys.revisions(article_id, "c1"),
         keys.roots(article_id),
         keys.thread(article_id, "c1"),
         keys.live(article_id),
         keys.version(article_id),
-        keys.duplicate(article_id, "f1"),
         keys.article(article_id),
     ]
 
@@ -75,15 +74,14 @@ def test_raw_key_names() -> None:
     tag = bucket_tags()[article_bucket("art-1")]
     assert tag == "14.23"  # the bucket, a dot, a suffix; fixed once for all time
     article = f"comments:{{{tag}}}:a:art-1"
-    assert keys.comment("art-1", "c1") == f"{article}:comment:c1"
-    assert keys.private("art-1", "c1") == f"{article}:private:c1"
+    assert keys.comments("art-1") == f"{article}:comments"
+    assert keys.fingerprints("art-1") == f"{article}:fingerprints"
     assert keys.article_status("art-1", Status.PENDING) == f"{article}:status:pending"
     assert keys.revisions("art-1", "c1") == f"{article}:revisions:c1"
     assert keys.roots("art-1") == f"{article}:roots"
     assert keys.thread("art-1", "c1") == f"{article}:thread:c1"
     assert keys.live("art-1") == f"{article}:live"
     assert keys.version("art-1") == f"{article}:version"
-    assert keys.duplicate("art-1", "f1") == f"{article}:duplicate:f1"
     assert keys.article("art-1") == f"{article}:article"
 
     assert keys.queue(3, Status.SPAM) == "comments:{3.0}:status:spam"
@@ -170,7 +168,7 @@ def test_comment_ids_carry_their_articles_bucket(
         assert len(comment_id) == COMMENT_ID_LENGTH
         assert comment_bucket(comment_id) == article_bucket(article_id)
         assert int(comment_id[12:14], 16) == article_bucket(article_id)
-        assert redis_client.hget(keys.comment(article_id, comment_id), "id") == comment_id
+        assert redis_client.hexists(keys.comments(article_id), comment_id)
         bucket = article_bucket(article_id)
         assert redis_client.zscore(keys.queue(bucket, Status.PENDING), comment_id) == 0
         assert redis_client.hexists(keys.locator(bucket), comment_id)
@@ -188,8 +186,11 @@ def test_stored_keys_follow_the_scheme(
     names = sorted(redis_client.scan_iter(match=f"{key_prefix}:*"))
     assert names
     tag = bucket_tags()[article_bucket(article_id)]
+    assert keys.layout() in names
     for name in names:
         rest = name.split(":", 1)[1]
+        if name == keys.layout():
+            continue
         assert (
             rest.startswith(f"{{{tag}}}:a:{article_id}:")
             or rest.startswith(f"{{{tag}}}:")

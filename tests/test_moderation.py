@@ -15,13 +15,14 @@ from service.keys import Keys, article_bucket
 from service.models import Status
 from tests.conftest import MODERATOR_TOKENS, app_config
 from tests.helpers import (
-    comment_keys,
     decide,
     flood_marks,
     in_state_index,
     listing,
     pending_ids,
     publish,
+    stored_fields,
+    stored_ids,
     submit,
 )
 
@@ -172,7 +173,7 @@ def test_decisions_record_who_why_and_repeat_as_noop(
     assert again == rejected
     approved = decide(client, bob, comment["id"], "approve")
     assert approved["decided_by"] == "bob" and approved["reason"] is None
-    stored = redis_client.hgetall(Keys(key_prefix).comment("article-1", comment["id"]))
+    stored = stored_fields(redis_client, key_prefix, "article-1", comment["id"])
     assert stored["status"] == "approved" and stored["decided_by"] == "bob"
     assert listing(client)["count"] == 1
 
@@ -205,10 +206,9 @@ def assert_indexes_consistent(redis_client: redis.Redis, prefix: str, article_id
     """Each comment is in exactly its state's indexes; counts and roots agree with states."""
     keys = Keys(prefix)
     approved_per_root: dict[str, int] = {}
-    for key in comment_keys(redis_client, prefix):
-        record = redis_client.hgetall(key)
-        comment_id, state = record["id"], record["status"]
-        assert key == keys.comment(article_id, comment_id)
+    for comment_id in stored_ids(redis_client, prefix):
+        record = stored_fields(redis_client, prefix, article_id, comment_id)
+        state = record["status"]
         for candidate in map(Status, STATES):
             listed = in_state_index(redis_client, prefix, candidate, comment_id)
             assert listed == (candidate == state), (comment_id, state, "site-wide", candidate)
@@ -283,5 +283,5 @@ def test_retried_submission_is_stored_once(
     assert again.verdict == "exists"
     assert pending_ids(redis_client, key_prefix) == [comment_id]
     assert redis_client.zcard(Keys(key_prefix).article_status("article-1", Status.PENDING)) == 1
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
     assert flood_marks(redis_client, key_prefix) == []

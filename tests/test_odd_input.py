@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 
 from service.request_limits import MAX_JSON_DEPTH, json_depth_exceeds
 from tests.conftest import MODERATOR_TOKENS
-from tests.helpers import reply, submit
+from tests.helpers import reply, stored_ids, submit
 
 MODERATOR = {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}
 
@@ -114,7 +114,7 @@ def test_a_json_body_nested_1000_deep_is_a_400_without_a_traceback(
     answer = assert_client_error(response, 400)
     assert answer["message"] == f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep."
     assert_no_error_logged(caplog)
-    assert list(redis_client.scan_iter(match=f"{key_prefix}:*:comment:*")) == []
+    assert stored_ids(redis_client, key_prefix) == []
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(client: FlaskClient) -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import secrets
 
 import pytest
 import redis
+from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 
-from service.keys import Keys
+from service import records
 from service.models import PrivateData
-from service.privacy import Privacy, PrivateDataError
+from service.privacy import Privacy, PrivateDataError, _derive
 from tests.conftest import SECRET_KEY
-from tests.helpers import decide, keyspace_mentions, listing, submit
+from tests.helpers import decide, keyspace_mentions, listing, stored_members, submit
 
 
 def test_canary_email_leaks_nowhere(
@@ -57,7 +60,7 @@ def test_private_data_is_sealed_at_rest(
     client: FlaskClient, redis_client: redis.Redis, key_prefix: str
 ) -> None:
     comment = submit(client, email="sealed@example.com")
-    sealed = redis_client.get(Keys(key_prefix).private("article-1", comment["id"]))
+    sealed = stored_members(redis_client, key_prefix, "article-1", comment["id"])[records.SEALED]
     assert sealed is not None and "sealed" not in sealed
     opened = Privacy(SECRET_KEY).decrypt(sealed.encode())
     assert opened == PrivateData(
@@ -84,3 +87,25 @@ def test_removed_comment_hides_its_author(client: FlaskClient, moderator: dict[s
     decide(client, moderator, root["id"], "reject")
     text = listing(client).__repr__()
     assert "Secret Name" not in text and "secret words" not in text
+
+
+def test_data_sealed_before_the_compact_form_still_opens() -> None:
+    """Private data and block-list emails sealed as Fernet tokens, as before, open as ever;
+    what is sealed now is shorter and opens only with the same secret."""
+    fernet = Fernet(base64.urlsafe_b64encode(_derive(SECRET_KEY, "private-data/v1")))
+    old = fernet.encrypt(
+        json.dumps({"email": "old@example.com", "ip": "192.0.2.7", "user_agent": "UA"}).encode()
+    )
+    privacy = Privacy(SECRET_KEY)
+    assert privacy.decrypt(old) == PrivateData("old@example.com", "192.0.2.7", "UA")
+    assert privacy.open_email(fernet.encrypt(b"blocked@example.com")) == "blocked@example.com"
+
+    data = PrivateData("new@example.com", "192.0.2.8", "Mozilla/5.0")
+    sealed = privacy.encrypt(data)
+    assert len(sealed) < len(old) and b"new@example.com" not in sealed
+    assert privacy.decrypt(sealed) == data and privacy.opens(sealed)
+    other = Privacy(secrets.token_urlsafe(32))
+    assert not other.opens(sealed) and not other.opens(old)
+    with pytest.raises(PrivateDataError):
+        other.decrypt(sealed)
+    assert not privacy.opens(sealed[:-2]) and not privacy.opens(b"2%%%")

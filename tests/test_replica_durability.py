@@ -12,7 +12,7 @@ from flask import Flask
 
 from service import create_app
 from tests.conftest import TOPOLOGY, app_config, close_app
-from tests.helpers import reply
+from tests.helpers import reply, stored_ids
 from tests.servers import Standalone, wait_until
 
 pytestmark = pytest.mark.skipif(
@@ -47,8 +47,7 @@ def test_without_a_replica_a_write_is_refused_and_safe_to_retry(
         again = client.post("/api/v1/articles/a1/comments", json=submission, headers=headers)
         assert again.status_code in (409, 503)
         raw = redis.Redis.from_url(primary.url)
-        comments = [key for key in raw.scan_iter(match=f"{key_prefix}:*:comment:*")]
-        assert len(comments) <= 1
+        assert len(stored_ids(raw, key_prefix)) <= 1
         raw.close()
     finally:
         close_app(app)
@@ -72,7 +71,7 @@ def test_with_a_replica_a_write_is_confirmed_on_it(
             comment_id = answer.get_json()["comment"]["id"]
             # Acknowledged means the replica holds it already.
             copy = redis.Redis.from_url(replica.url, decode_responses=True)
-            assert [key for key in copy.scan_iter(match=f"{key_prefix}:*:comment:{comment_id}")]
+            assert comment_id in stored_ids(copy, key_prefix)
             copy.close()
         finally:
             close_app(app)

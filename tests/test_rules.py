@@ -36,12 +36,13 @@ from tests.conftest import (
 )
 from tests.helpers import (
     approved_by_email,
-    comment_keys,
     decide,
     flood_marks,
     listing,
     pending_ids,
     reply,
+    stored_fields,
+    stored_ids,
 )
 
 ARTICLE = "article-1"
@@ -361,7 +362,7 @@ def test_duplicate_after_whitespace_and_case_normalization(
     response = post(client, reply(email="dup@example.com", body=" hello world "))
     assert_refused(response, 409, DUPLICATE)
     assert "Retry-After" not in response.headers
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
 
 
 def test_duplicate_is_only_the_same_article_parent_and_email(
@@ -392,7 +393,7 @@ def test_a_deleted_original_frees_its_text_but_a_rejected_one_still_counts(
     assert_refused(post(client, payload), 409, DUPLICATE)
     deleted = client.delete(f"/api/v1/moderation/comments/{original['id']}", headers=MODERATOR)
     assert deleted.status_code == 204
-    assert comment_keys(redis_client, key_prefix) == []
+    assert stored_ids(redis_client, key_prefix) == []
     again = accepted(post(client, payload))
     assert pending_ids(redis_client, key_prefix) == [again["id"]]
 
@@ -463,7 +464,7 @@ def test_a_disallowed_word_in_the_email_never_puts_the_email_in_the_reason(
     stored = item(client, comment["id"])
     assert stored["status"] == "spam"
     assert stored["reasons"] == ["disallowed word in the email"]
-    record = redis_client.hgetall(Keys(key_prefix).comment(ARTICLE, comment["id"]))
+    record = stored_fields(redis_client, key_prefix, ARTICLE, comment["id"])
     assert "casino.king" not in record["reasons"].casefold()
     assert not any(email in reason.casefold() for reason in stored["reasons"])
 
@@ -626,7 +627,7 @@ def test_queue_cap_refuses_comments_that_would_wait(
     assert_refused(response, 503, QUEUE_FULL)
     assert retry_after(response) > 0
     assert len(pending_ids(redis_client, key_prefix)) == 2
-    assert len(comment_keys(redis_client, key_prefix)) == 2
+    assert len(stored_ids(redis_client, key_prefix)) == 2
     assert client.get(f"/api/v1/articles/{ARTICLE}/comments").status_code == 200
 
     switched = client.patch(
@@ -668,7 +669,7 @@ def test_queue_cap_is_read_before_the_write_so_racing_submissions_may_pass_it(
     response = post(app.test_client(), reply())
     assert_refused(response, 503, QUEUE_FULL)
     assert len(pending_ids(redis_client, key_prefix)) == 4
-    assert len(comment_keys(redis_client, key_prefix)) == 4
+    assert len(stored_ids(redis_client, key_prefix)) == 4
 
 
 def test_one_network_cannot_fill_the_queue_for_everyone(
@@ -686,7 +687,7 @@ def test_one_network_cannot_fill_the_queue_for_everyone(
     assert refused.get_json()["status"] == "Service Unavailable"
     assert retry_after(refused) > 0
     assert len(pending_ids(redis_client, key_prefix)) == 2
-    assert len(comment_keys(redis_client, key_prefix)) == 2
+    assert len(stored_ids(redis_client, key_prefix)) == 2
 
     accepted(post(client, reply(), peer="2001:db8:9::1"))
     accepted(post(client, reply(), peer="203.0.113.5"))
@@ -750,7 +751,7 @@ def test_rules_apply_in_order_closed_blocked_flood_rate_duplicate(
     # And with the rate limit off too: the duplicate.
     neither = create_app(app_config(redis_url, key_prefix)).test_client()
     assert_refused(post(neither, payload), 409, DUPLICATE)
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
 
 
 @pytest.mark.parametrize(

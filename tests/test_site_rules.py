@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 from service.keys import Keys
 from service.models import Status
 from tests.conftest import MODERATOR_TOKENS, ClientFactory
-from tests.helpers import comment_keys, decide, keyspace_mentions, reply, state_ids
+from tests.helpers import decide, keyspace_mentions, reply, state_ids, stored_ids
 
 ARTICLE = "article-1"
 MODERATOR = {"Authorization": f"Bearer {MODERATOR_TOKENS['alice']}"}
@@ -90,7 +90,7 @@ def test_close_and_reopen_an_article(
 
     response = post(client, reply())
     assert_refused(response, 403, CLOSED)
-    assert comment_keys(redis_client, key_prefix) == []
+    assert stored_ids(redis_client, key_prefix) == []
     assert post(client, reply(), article_id="article-2").status_code == 202
 
     reopened = client.post(f"/api/v1/moderation/articles/{ARTICLE}/reopen", headers=MODERATOR)
@@ -100,7 +100,7 @@ def test_close_and_reopen_an_article(
     accepted = post(client, reply())
     assert accepted.status_code == 202
     assert accepted.get_json()["message"] == AWAITING
-    assert len(comment_keys(redis_client, key_prefix)) == 2
+    assert len(stored_ids(redis_client, key_prefix)) == 2
 
 
 def test_an_unknown_article_is_open(make_client: ClientFactory) -> None:
@@ -162,7 +162,7 @@ def test_close_after_days(
     response = post(client, reply())
     if closed:
         assert_refused(response, 403, CLOSED)
-        assert comment_keys(redis_client, key_prefix) == []
+        assert stored_ids(redis_client, key_prefix) == []
     else:
         assert response.status_code == 202
     settings = article(client)
@@ -263,7 +263,7 @@ def test_a_blocked_email_is_refused_in_any_case(
     client = make_client()
     block(client, "email", "Troll@Example.com")
     assert_refused(post(client, reply(email=email)), 403, BLOCKED)
-    assert comment_keys(redis_client, key_prefix) == []
+    assert stored_ids(redis_client, key_prefix) == []
     assert post(client, reply(email="friend@example.com")).status_code == 202
     unblock(client, "email", email)
     assert post(client, reply(email=email)).status_code == 202
@@ -310,7 +310,7 @@ def test_a_blocked_international_domain_matches_either_spelling(
     client = make_client()
     assert block(client, "domain", domain).status_code == 200
     assert_refused(post(client, reply(email=email)), 403, BLOCKED)
-    assert comment_keys(redis_client, key_prefix) == []
+    assert stored_ids(redis_client, key_prefix) == []
 
 
 @pytest.mark.parametrize("domain", [".spam.example", "spam.example.", "*.spam.example"])
@@ -522,7 +522,7 @@ def test_rules_check_outcomes_store_nothing(
     assert result["reasons"] == reasons
     assert result["retry_after"] is None
     assert all_keys(redis_client, key_prefix) == before
-    assert comment_keys(redis_client, key_prefix) == []
+    assert stored_ids(redis_client, key_prefix) == []
 
 
 def test_rules_check_of_a_trusted_commenter(
@@ -559,7 +559,7 @@ def test_rules_check_does_not_consume_the_rate_limit(
     assert 0 < result["retry_after"] <= 60
     # Another address, as the check's `ip` gives it, is not limited.
     assert check(client, ip="198.51.100.9").get_json()["outcome"] == "pending"
-    assert len(comment_keys(redis_client, key_prefix)) == 1
+    assert len(stored_ids(redis_client, key_prefix)) == 1
 
 
 def test_rules_check_sees_the_flood_and_the_ip(make_client: ClientFactory) -> None:

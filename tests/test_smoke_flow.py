@@ -5,9 +5,8 @@ from __future__ import annotations
 import redis
 from flask.testing import FlaskClient
 
-from service.keys import Keys
 from service.models import Status
-from tests.helpers import decide, listing, pending_ids, state_ids, submit
+from tests.helpers import decide, listing, pending_ids, state_ids, stored_fields, submit
 
 
 def test_submit_approve_reject(
@@ -28,8 +27,8 @@ def test_submit_approve_reject(
     assert [c["id"] for c in page["comments"]] == [comment["id"]]
     assert pending_ids(redis_client, key_prefix) == []
     assert state_ids(redis_client, key_prefix, Status.APPROVED) == [comment["id"]]
-    stored = redis_client.hget(Keys(key_prefix).comment("article-1", comment["id"]), "status")
-    assert stored == "approved"
+    stored = stored_fields(redis_client, key_prefix, "article-1", comment["id"])
+    assert stored["status"] == "approved"
 
     decide(client, moderator, comment["id"], "reject", reason="off topic")
     assert listing(client)["count"] == 0

@@ -8,9 +8,10 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
+from service import records
 from service.keys import Keys, article_bucket
 from service.schemas import CommentListSchema
-from tests.helpers import decide, keyspace_mentions, listing, publish, submit
+from tests.helpers import decide, keyspace_mentions, listing, publish, stored_members, submit
 
 
 def ids(comments: list[dict[str, Any]]) -> list[str]:
@@ -169,11 +170,9 @@ def test_deleted_parent_leaves_a_placeholder(
     assert ids(placeholder["replies"]) == [child["id"]]
 
     # Its private data is gone, and moderators no longer find it.
-    keys = Keys(key_prefix)
-    assert not redis_client.exists(keys.private("article-1", root["id"]))
-    stored = redis_client.hgetall(keys.comment("article-1", root["id"]))
-    assert stored["status"] == "deleted"
-    assert "name" not in stored and "body" not in stored
+    stored = stored_members(redis_client, key_prefix, "article-1", root["id"])
+    assert stored["s"] == "deleted"
+    assert not {"n", "b", "v", "w", records.SEALED, records.EMAIL_HASH} & set(stored)
     missing = client.get(f"/api/v1/moderation/comments/{root['id']}", headers=moderator)
     assert missing.status_code == 404
     again = client.delete(f"/api/v1/moderation/comments/{root['id']}", headers=moderator)

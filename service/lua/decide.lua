@@ -8,23 +8,21 @@
 -- Returns {"missing"}, {"unchanged", state} or {"changed", previous state}.
 CHANGES.stream, CHANGES.kept = KEYS[17], ARGV[14]
 local new_state = ARGV[8]
-local old_state = redis.call('HGET', KEYS[1], 'status')
-if not old_state or SLOT[old_state] == nil then
+local record = read_record(COMMENT_ID)
+if not record or SLOT[record.s] == nil then
   return {'missing'}
 end
+local old_state = record.s
 if old_state == new_state then
   return {'unchanged', old_state}
 end
 
+AUTHOR = record.e or ''
 reindex(old_state, new_state)
-redis.call('HSET', KEYS[1], 'status', new_state, 'decided_by', ARGV[9], 'decided_at', ARGV[10])
-for field, value in pairs({reason = ARGV[11], reason_code = ARGV[12]}) do
-  if value ~= '' then
-    redis.call('HSET', KEYS[1], field, value)
-  else
-    redis.call('HDEL', KEYS[1], field)
-  end
-end
+record.s, record.by, record.at = new_state, ARGV[9], ARGV[10]
+record.why = ARGV[11] ~= '' and ARGV[11] or nil
+record.rc = ARGV[12] ~= '' and ARGV[12] or nil
+write_record(COMMENT_ID, record)
 -- The comment's event comes before the article.changed a publication adds.
 if ARGV[14] ~= '0' then
   local event = new_state == 'approved' and 'comment.approved' or 'comment.rejected'

@@ -1,58 +1,74 @@
 -- Delete a comment and all its private data in one step. A comment that has replies stays as a
 -- placeholder (state "deleted", no name, text, avatar or private data) so its thread holds.
--- KEYS[1..15], ARGV[1..7]: see _publication.lua.
--- KEYS[16] private data   KEYS[17] the bucket's comment locator
--- KEYS[18] the bucket's email index of the author
--- KEYS[19] parent comment hash (the comment's own key when none)   KEYS[20] duplicate fingerprint
--- ARGV[8] "1" when the comment replies to another
--- ARGV[9] a state the comment must be in to be deleted, or "" for any
--- KEYS[21] the bucket's audit stream   ARGV[10] who deletes   ARGV[11] when (RFC 3339)   ARGV[12] length cap
--- KEYS[22] the comment's revisions (texts a moderator edited)
--- KEYS[23] the bucket's events stream   ARGV[13] events kept (about; 0: no events)
+-- KEYS[1..15], ARGV[1..7]: see _publication.lua (ARGV[7] is read from the record).
+-- KEYS[16] the bucket's comment locator
+-- KEYS[17] the bucket's email index of the author, as read before this step (ids are removed
+--   from it only when the record still names that email)
+-- KEYS[18] the article's duplicate fingerprints   KEYS[19] the bucket's audit stream
+-- KEYS[20] the comment's revisions (texts a moderator edited)   KEYS[21] the bucket's events
+-- ARGV[8] a state the comment must be in to be deleted, or "" for any
+-- ARGV[9] who deletes   ARGV[10] when (RFC 3339)   ARGV[11] the audit stream's length cap
+-- ARGV[12] events kept (about; 0: no events)
+-- ARGV[13] a moment (ms): keep a comment that joined the queue then or later (its `queued_ms`,
+--   else its creation), or "" for no such condition (the purge of stale pending comments)
+-- ARGV[14] the email hash KEYS[17] is named by ("" when none was read)
 -- Deleting a published comment changes the public list: an article.changed event. Deleting
 -- another only renews the list version (what readers see of it does not change).
--- ARGV[14] a moment (ms): keep a comment that joined the queue then or later (its `queued_ms`,
---   else its creation), or "" for no such condition (the purge of stale pending comments)
--- Returns "missing", "kept" (in another state than ARGV[9]), "deleted" or "placeholder".
-CHANGES.stream, CHANGES.kept = KEYS[23], ARGV[13]
-local state = redis.call('HGET', KEYS[1], 'status')
-if not state or SLOT[state] == nil then
+-- Returns "missing", "kept" (in another state than ARGV[8], or too recent), "deleted",
+-- "placeholder", or "moved" (its email is not the one read before: read it again).
+CHANGES.stream, CHANGES.kept = KEYS[21], ARGV[12]
+local record = read_record(COMMENT_ID)
+if not record or SLOT[record.s] == nil then
   return 'missing'
 end
-if ARGV[9] ~= '' and state ~= ARGV[9] then
+local state = record.s
+if ARGV[8] ~= '' and state ~= ARGV[8] then
   return 'kept'
 end
-if ARGV[14] ~= '' then
-  local since = redis.call('HGET', KEYS[1], 'queued_ms') or ARGV[4]
-  if tonumber(since) >= tonumber(ARGV[14]) then
+if ARGV[13] ~= '' then
+  local since = record.q or ARGV[4]
+  if tonumber(since) >= tonumber(ARGV[13]) then
     return 'kept'
   end
 end
+AUTHOR = record.e or ''
+if AUTHOR ~= ARGV[14] then
+  return 'moved'
+end
 
 reindex(state, nil)
-redis.call('XADD', KEYS[21], 'MAXLEN', '~', ARGV[12], '*',
-  'action', 'delete', 'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', ARGV[10],
-  'before', state, 'after', 'deleted', 'reason_code', '', 'reason', '', 'at', ARGV[11])
+redis.call('XADD', KEYS[19], 'MAXLEN', '~', ARGV[11], '*',
+  'action', 'delete', 'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', ARGV[9],
+  'before', state, 'after', 'deleted', 'reason_code', '', 'reason', '', 'at', ARGV[10])
 if state == 'approved' then
   unpublish()
 else
   redis.call('SET', KEYS[13], ARGV[5])
 end
-redis.call('DEL', KEYS[16], KEYS[20], KEYS[22])
-redis.call('HDEL', KEYS[17], COMMENT_ID)
-redis.call('ZREM', KEYS[18], COMMENT_ID)
+redis.call('DEL', KEYS[20])
+redis.call('HDEL', KEYS[16], COMMENT_ID)
+if AUTHOR ~= '' then
+  redis.call('ZREM', KEYS[17], COMMENT_ID)
+end
+if record.f and redis.call('HGET', KEYS[18], record.f) == COMMENT_ID then
+  redis.call('HDEL', KEYS[18], record.f)
+end
 
-if tonumber(redis.call('HGET', KEYS[1], 'replies') or '0') > 0 then
-  redis.call('HDEL', KEYS[1], 'name', 'website', 'body', 'body_html', 'avatar',
-    'decided_by', 'decided_at', 'reason', 'reasons')
-  redis.call('HSET', KEYS[1], 'status', 'deleted')
+if (record.rp or 0) > 0 then
+  local placeholder = {s = 'deleted', p = record.p, r = record.r, a = record.a, d = record.d,
+    rp = record.rp, q = record.q, st = record.st}
+  write_record(COMMENT_ID, placeholder)
   return 'placeholder'
 end
-redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[1], COMMENT_ID)
 if COMMENT_ID ~= ROOT_ID then
   redis.call('ZREM', KEYS[12], COMMENT_ID)
 end
-if ARGV[8] == '1' and redis.call('EXISTS', KEYS[19]) == 1 then
-  redis.call('HINCRBY', KEYS[19], 'replies', -1)
+if record.p then
+  local parent = read_record(record.p)
+  if parent then
+    parent.rp = (parent.rp or 1) - 1
+    write_record(record.p, parent)
+  end
 end
 return 'deleted'

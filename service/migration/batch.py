@@ -31,8 +31,8 @@ class BatchWriter:
         """Tell, writing nothing, which comments are there already (by id or as duplicates)."""
         pipe = self.store.client.pipeline(transaction=False)
         for comment, _, locator in entries:
-            pipe.exists(self.store.keys.comment(locator.article_id, comment.comment_id))
-            pipe.get(self.store.keys.duplicate(locator.article_id, locator.fingerprint))
+            pipe.hexists(self.store.keys.comments(locator.article_id), comment.comment_id)
+            pipe.hget(self.store.keys.fingerprints(locator.article_id), comment.fingerprint)
         answers = pipe.execute()
         outcomes: list[Outcome] = []
         for exists, original in zip(answers[0::2], answers[1::2], strict=True):

@@ -1,7 +1,8 @@
 """Export every comment as JSON lines, private data sealed as stored, and import it back.
 
-One object a line: `id`, `status`, `record` (the stored hash), `locator` (its fields, in the
-locator's order), `private` (the Fernet token as stored, or null) and, for an edited comment,
+One object a line: `id`, `status`, `record` (the stored fields, by their full names),
+`locator` (article id, root id, root's ms, parent id, created ms, email hash, duplicate
+fingerprint), `private` (the sealed token as stored, or null) and, for an edited comment,
 `revisions`. The export decrypts nothing, so the file needs the same secret key to be of use,
 and it shows no email. The import trusts nothing in it: every field is checked as the API checks
 it, and whatever derives from other fields (the text's HTML, thread placement, dates) is rebuilt.
@@ -18,6 +19,7 @@ from typing import Any, TextIO
 
 from marshmallow import ValidationError
 
+from service import records
 from service.comments import rfc3339
 from service.keys import COMMENT_ID_LENGTH, article_bucket
 from service.migration import QUEUED_REMARK, Report, import_store, parents_first
@@ -28,8 +30,10 @@ from service.store import Locator, Store
 from service.text import render_body
 
 BATCH = 500
-# A keyed hash in a locator (an email's, or a duplicate fingerprint): SHA-256 in hex.
+# A keyed hash in a locator: an email's (SHA-256 in hex), or a duplicate fingerprint (its first
+# 128 bits; files from before kept all 256, which the import shortens).
 _HASH = re.compile(r"[0-9a-f]{64}")
+_FINGERPRINT = re.compile(r"[0-9a-f]{32}(?:[0-9a-f]{32})?")
 _COMMENT_ID = re.compile(COMMENT_ID_PATTERN)
 
 
@@ -47,18 +51,29 @@ def export_records(store: Store, batch: int = BATCH) -> Iterator[dict[str, Any]]
                 for comment_id, locator in zip(ids, store.locate_many(ids), strict=True)
                 if locator is not None
             ]
-            records = store.moderation_records(
-                (locator.article_id, comment_id) for comment_id, locator in pairs
+            stored = store.raw_records(
+                [(locator.article_id, comment_id) for comment_id, locator in pairs]
             )
-            for (comment_id, locator), (fields, sealed) in zip(pairs, records, strict=True):
-                if not fields:
+            for (comment_id, locator), raw in zip(pairs, stored, strict=True):
+                if raw is None:
                     continue
+                fields = records.unpack(locator.article_id, comment_id, raw)
+                members = records.load(raw)
+                sealed = members.get(records.SEALED)
                 exported: dict[str, Any] = {
                     "id": comment_id,
                     "status": fields.get("status", str(status)),
                     "record": fields,
-                    "locator": json.loads(locator.dumps()),
-                    "private": sealed.decode() if sealed else None,
+                    "locator": [
+                        locator.article_id,
+                        locator.root_id,
+                        locator.root_ms,
+                        locator.parent_id,
+                        records.created_ms_of(comment_id),
+                        members.get(records.EMAIL_HASH, ""),
+                        members.get(records.FINGERPRINT, ""),
+                    ],
+                    "private": sealed or None,
                 }
                 if "edited_at" in fields:
                     exported["revisions"] = store.revisions(locator.article_id, comment_id)
@@ -140,7 +155,7 @@ def _check(item: Any, privacy: Privacy) -> _Checked:
     if not isinstance(locator, list) or len(locator) != 7:
         raise _Refused("no locator")
     email_hash, fingerprint = locator[5], locator[6]
-    if not (email_hash == "" or _HASH.fullmatch(str(email_hash))) or not _HASH.fullmatch(
+    if not (email_hash == "" or _HASH.fullmatch(str(email_hash))) or not _FINGERPRINT.fullmatch(
         str(fingerprint)
     ):
         raise _Refused("its locator holds no keyed hashes")
@@ -166,7 +181,7 @@ def _check(item: Any, privacy: Privacy) -> _Checked:
         website=http_website(record["website"]),
         private=private,
         email_hash=str(email_hash),
-        fingerprint=str(fingerprint),
+        fingerprint=str(fingerprint)[:32],
         revisions=checked_revisions,
     )
 
@@ -221,15 +236,7 @@ def import_jsonl(store: Store, privacy: Privacy, objects: Iterable[Any]) -> Repo
         # A pending comment joins the queue here now: the purge counts its wait from the import.
         queued_ms = now_ms if status is Status.PENDING else None
         comment = _rebuilt(entry, parent, written_status, queued_ms)
-        locator = Locator(
-            comment.article_id,
-            comment.root_id,
-            parent.root_ms if parent else comment.created_ms,
-            parent_id,
-            comment.created_ms,
-            entry.email_hash,
-            entry.fingerprint,
-        )
+        locator = Locator.of(comment)
         private = entry.private
         outcome = store.add(comment, private.encode() if private else b"", locator, flood=None)
         if outcome.verdict == "exists":
@@ -289,6 +296,8 @@ def _rebuilt(
         reasons=tuple(record["reasons"]),
         staff=record["staff"] == "1",
         queued_ms=queued_ms,
+        email_hash=entry.email_hash,
+        fingerprint=entry.fingerprint,
     )
 
 
@@ -297,29 +306,32 @@ def _restore_exactly(
     written: list[tuple[dict[str, str], list[dict[str, str]], Locator]],
     private: dict[str, str | None],
 ) -> None:
-    """Set each written record to its checked fields (decisions, edits); the reply counts stay
-    as the writes made them."""
+    """Set each written record to its checked fields (decisions, edits); the reply counts, the
+    email hash and fingerprint stay as the writes made them."""
+    stored = store.raw_records(
+        [(locator.article_id, record["id"]) for record, _, locator in written]
+    )
     pipe = store.client.pipeline(transaction=False)
-    for record, _, locator in written:
-        pipe.hkeys(store.keys.comment(locator.article_id, record["id"]))
-    current = pipe.execute()
-    pipe = store.client.pipeline(transaction=False)
-    for (record, revisions, locator), names in zip(written, current, strict=True):
+    for (record, revisions, locator), raw in zip(written, stored, strict=True):
+        if raw is None:
+            continue
         comment_id = record["id"]
+        current = records.load(raw)
         fields = {name: value for name, value in record.items() if value != ""}
-        key = store.keys.comment(locator.article_id, comment_id)
-        extra = [
-            name for name in (_text(n) for n in names) if name not in fields and name != "replies"
-        ]
-        if extra:
-            pipe.hdel(key, *extra)
-        pipe.hset(key, mapping=dict(fields.items()))
+        if "rp" in current:
+            fields["replies"] = str(current["rp"])
+        packed = records.pack(
+            comment_id,
+            fields,
+            current.get(records.EMAIL_HASH, ""),
+            current.get(records.FINGERPRINT, ""),
+            current.get(records.SEALED, "") if private.get(comment_id) else "",
+        )
+        pipe.hset(store.keys.comments(locator.article_id), comment_id, packed)
         if revisions:
             key_of_revisions = store.keys.revisions(locator.article_id, comment_id)
             pipe.delete(key_of_revisions)
             pipe.rpush(key_of_revisions, *(json.dumps(entry) for entry in revisions))
-        if not private.get(comment_id):
-            pipe.delete(store.keys.private(locator.article_id, comment_id))
     pipe.execute()
 
 

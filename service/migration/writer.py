@@ -283,12 +283,13 @@ class _GroupWriter:
         created_ms = max(_ms(item.created), 0)
         comment_id = comment_id_for(self.source, item.article_id, item.source_id, created_ms)
         if parent is None:
-            root_id, root_ms, anchor_id, depth, parent_id = comment_id, created_ms, None, 1, None
+            root_id, anchor_id, depth, parent_id = comment_id, None, 1, None
         else:
             above = parent.comment
-            root_id, root_ms = above.root_id, parent.root_ms
+            root_id = above.root_id
             anchor_id, depth, parent_id = anchor_for_reply(above), above.depth + 1, above.comment_id
         decided = status is not Status.PENDING
+        email_hash = self.privacy.email_hash(email) if email else ""
         comment = Comment(
             comment_id=comment_id,
             article_id=item.article_id,
@@ -309,16 +310,17 @@ class _GroupWriter:
             reasons=(f"imported from {self.source}",),
             # It joins the queue now, whatever its date: the purge counts its wait from here.
             queued_ms=self.now_ms if status is Status.PENDING else None,
-        )
-        # No email: never in the email index; the duplicate rule keys on the source comment.
-        email_hash = self.privacy.email_hash(email) if email else ""
-        author_key = email_hash or f"import:{self.source}:{item.source_id}"
-        fingerprint = duplicate_fingerprint(item.article_id, parent_id, author_key, body)
-        locator = Locator(
-            item.article_id, root_id, root_ms, parent_id, created_ms, email_hash, fingerprint
+            # No email: never in the email index; the duplicate rule keys on the source comment.
+            email_hash=email_hash,
+            fingerprint=duplicate_fingerprint(
+                item.article_id,
+                parent_id,
+                email_hash or f"import:{self.source}:{item.source_id}",
+                body,
+            ),
         )
         sealed = self.privacy.encrypt(PrivateData(email, item.ip, ""))
-        return _Prepared(item, comment, sealed, locator, status)
+        return _Prepared(item, comment, sealed, Locator.of(comment), status)
 
 
 def batch_entries(batch: list[_Prepared]) -> list[tuple[Comment, bytes, Locator]]:

@@ -1,0 +1,154 @@
+"""How one comment is kept in Redis: a compact JSON record, a field of its article's hash.
+
+A comment used to be a hash of its own plus a key for its private data and one for its duplicate
+fingerprint; a hash with a text over 64 bytes is stored as a hash table, which cost about as much
+again as the data. Now each comment is one value in `Keys.comments(article_id)`, field = comment
+id, holding everything about it in short-named JSON members:
+
+| member | field | member | field |
+| --- | --- | --- | --- |
+| `p` | parent_id | `s` | status |
+| `r` | root_id (left out when it is the comment itself) | `by` | decided_by |
+| `a` | anchor_id | `at` | decided_at |
+| `d` | depth (number) | `why` | reason |
+| `n` | name | `rc` | reason_code |
+| `w` | website | `rs` | reasons (list) |
+| `b` | body | `rp` | replies (number) |
+| `v` | avatar | `q` | queued_ms (number) |
+| `st` | staff (1) | `eb`, `ea` | edited_by, edited_at |
+| `e` | the author's email hash | `f` | the duplicate fingerprint |
+| `x` | the sealed private data (email, IP, user agent: encrypted) | | |
+
+What derives from other data is not stored: the id and article id (the hash's field and name),
+the creation time (the id's first 12 hex digits are its milliseconds) and the text's HTML
+(rendered from the text when read). Members of no name above are kept under their own name.
+The Lua steps read and change the same members (see `service/lua/_publication.lua`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from service.text import render_body
+
+# Field name as the rest of the service knows it -> member name in the stored record.
+SHORT_NAMES = {
+    "parent_id": "p",
+    "root_id": "r",
+    "anchor_id": "a",
+    "depth": "d",
+    "name": "n",
+    "website": "w",
+    "body": "b",
+    "avatar": "v",
+    "staff": "st",
+    "status": "s",
+    "decided_by": "by",
+    "decided_at": "at",
+    "reason": "why",
+    "reason_code": "rc",
+    "reasons": "rs",
+    "replies": "rp",
+    "queued_ms": "q",
+    "edited_by": "eb",
+    "edited_at": "ea",
+}
+LONG_NAMES = {short: long for long, short in SHORT_NAMES.items()}
+# Fields stored as JSON numbers (they are strings in the record the service reads).
+_NUMBERS = {"depth", "replies", "queued_ms"}
+# Fields the record never stores: they derive from the id, the key or the text.
+_DERIVED = {"id", "article_id", "created_at", "created_ms", "body_html"}
+EMAIL_HASH, FINGERPRINT, SEALED = "e", "f", "x"
+
+
+def created_ms_of(comment_id: str) -> int:
+    """Give a comment's creation time (ms): the first 12 hex digits of its id."""
+    return int(comment_id[:12], 16)
+
+
+def rfc3339_of_ms(ms: int) -> str:
+    """Format milliseconds since the epoch as RFC 3339 with a Z, to the second."""
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def pack(
+    comment_id: str,
+    fields: dict[str, str],
+    email_hash: str = "",
+    fingerprint: str = "",
+    sealed: bytes | str = b"",
+) -> str:
+    """Give the stored record of a comment's fields (as `Comment.to_fields` gives them)."""
+    record: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in _DERIVED or value is None:
+            continue
+        if name == "root_id" and value == comment_id:
+            continue
+        if name in _NUMBERS:
+            record[SHORT_NAMES[name]] = int(value)
+        elif name == "reasons":
+            record["rs"] = json.loads(value)
+        elif name == "staff":
+            record["st"] = 1
+        else:
+            record[SHORT_NAMES.get(name, name)] = value
+    if email_hash:
+        record[EMAIL_HASH] = email_hash
+    if fingerprint:
+        record[FINGERPRINT] = fingerprint
+    if sealed:
+        record[SEALED] = sealed.decode() if isinstance(sealed, bytes) else sealed
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def load(raw: str | bytes) -> dict[str, Any]:
+    """Read a stored record as its JSON members."""
+    members: dict[str, Any] = json.loads(raw)
+    return members
+
+
+def unpack(article_id: str, comment_id: str, raw: str | bytes) -> dict[str, str]:
+    """Give a stored record's fields by their full names, as strings, with what derives from
+    the id and the text; never the email hash, fingerprint or private data."""
+    members = load(raw)
+    created_ms = created_ms_of(comment_id)
+    fields = {
+        "id": comment_id,
+        "article_id": article_id,
+        "root_id": comment_id,
+        "created_ms": str(created_ms),
+        "created_at": rfc3339_of_ms(created_ms),
+    }
+    for short, value in members.items():
+        if short in (EMAIL_HASH, FINGERPRINT, SEALED):
+            continue
+        name = LONG_NAMES.get(short, short)
+        if name == "reasons":
+            if value:
+                fields["reasons"] = json.dumps(value)
+        elif name == "staff":
+            fields["staff"] = "1"
+        else:
+            fields[name] = str(value)
+    if "body" in fields:
+        fields["body_html"] = render_body(fields["body"])
+    return fields
+
+
+def sealed_of(raw: str | bytes | None) -> bytes | None:
+    """Give a stored record's sealed private data (None when it has none)."""
+    if raw is None:
+        return None
+    sealed = load(raw).get(SEALED)
+    return sealed.encode() if sealed else None
+
+
+def email_hash_of(raw: str | bytes | None) -> str:
+    """Give the email hash a stored record keeps ("" when none)."""
+    if raw is None:
+        return ""
+    return str(load(raw).get(EMAIL_HASH, ""))
