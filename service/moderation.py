@@ -15,6 +15,8 @@ from service.comments import record_view, rfc3339
 from service.errors import CommentNotFound, InvalidField
 from service.models import Act, Decision, ReasonCode, Status
 from service.privacy import Privacy, PrivateDataError
+from service.reports import with_reports
+from service.reports_store import ReportsStore
 from service.settings import Settings
 from service.store import Locator, Store
 from service.text import render_body
@@ -67,6 +69,7 @@ class ModerationService:
     def __init__(self, store: Store, privacy: Privacy) -> None:
         self.store = store
         self.privacy = privacy
+        self.reports = ReportsStore(store)
 
     def queue(
         self,
@@ -85,6 +88,19 @@ class ModerationService:
             next_cursor = page_ids[-1] if len(comment_ids) > limit else None
             return {"comments": comments, "next_cursor": next_cursor}
         return self._search(status, article_id, limit, cursor, search)
+
+    def reported(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        """List comments with open reports, in any state, most reported first (then newest),
+        with a cursor (`<reports>-<id>`) to the next page."""
+        after = None
+        if cursor:
+            count, _, last_id = cursor.partition("-")
+            after = (int(count), last_id)
+        found = self.reports.most_reported(limit + 1, after)
+        page = found[:limit]
+        next_cursor = f"{page[-1][1]}-{page[-1][0]}" if len(found) > limit else None
+        views = self._views([comment_id for comment_id, _ in page])
+        return {"comments": views, "next_cursor": next_cursor}
 
     def _search(
         self,
@@ -123,7 +139,8 @@ class ModerationService:
             if locator is not None
         ]
         records = self.store.moderation_records(references)
-        return [self._view(fields, sealed) for fields, sealed in records if fields]
+        views = [self._view(fields, sealed) for fields, sealed in records if fields]
+        return with_reports(self.reports, views)
 
     def get(self, comment_id: str) -> dict[str, Any]:
         """Read one comment with its private data and the history of its text."""
@@ -136,7 +153,8 @@ class ModerationService:
         [(fields, sealed)] = self.store.moderation_records([(locator.article_id, comment_id)])
         if not fields:
             raise CommentNotFound()
-        return self._view(fields, sealed)
+        [view] = with_reports(self.reports, [self._view(fields, sealed)])
+        return view
 
     def decide(
         self,
@@ -152,6 +170,8 @@ class ModerationService:
         outcome, previous = self.store.decide(comment_id, locator, decision.status, act)
         if outcome == "missing":
             raise CommentNotFound()
+        # A decision answers the readers' reports too, whatever it was.
+        self.reports.clear(comment_id, locator, forget_reporters=False)
         if outcome == "changed":
             log.info(
                 "moderator %s moved comment %s from %s to %s",
@@ -174,6 +194,7 @@ class ModerationService:
         act = Act(moderator, rfc3339(datetime.now(UTC)), reason, reason_code)
         unique = list(dict.fromkeys(comment_ids))
         results = []
+        decided: list[tuple[str, Locator]] = []
         for comment_id, locator in zip(unique, self.store.locate_many(unique), strict=True):
             outcome, previous = (
                 self.store.decide(comment_id, locator, decision.status, act)
@@ -181,6 +202,8 @@ class ModerationService:
                 else ("missing", None)
             )
             found = outcome != "missing"
+            if found and locator is not None:
+                decided.append((comment_id, locator))
             results.append(
                 {
                     "id": comment_id,
@@ -189,6 +212,9 @@ class ModerationService:
                     "status": decision.status if found else None,
                 }
             )
+        # A decision answers the readers' reports too: those with open reports lose them.
+        for comment_id, locator in self.reports.with_open_reports(decided):
+            self.reports.clear(comment_id, locator, forget_reporters=False)
         changed = sum(result["outcome"] == "changed" for result in results)
         log.info(
             "moderator %s: %s on %d comment(s), %d changed",
@@ -249,6 +275,7 @@ class ModerationService:
         # command re-sent after a lost reply): the comment is gone either way.
         act = Act(moderator, rfc3339(datetime.now(UTC)))
         outcome = self.store.delete(comment_id, locator, act)
+        self.reports.clear(comment_id, locator, forget_reporters=True)
         log.info("moderator %s deleted comment %s (%s)", moderator, comment_id, outcome)
 
     def purge_pending(self, older_than_days: int, batch: int = 500) -> int:
@@ -275,6 +302,7 @@ class ModerationService:
                     comment_id, locator, act, only_if=Status.PENDING, queued_before=cutoff_ms
                 )
                 if outcome in ("deleted", "placeholder"):
+                    self.reports.clear(comment_id, locator, forget_reporters=True)
                     removed += 1
         return removed
 
