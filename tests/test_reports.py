@@ -4,13 +4,17 @@ kept (never a plaintext IP)."""
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import pytest
 import redis
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from service import EXTENSION
 from service.keys import BUCKETS, Keys, article_bucket
 from tests.conftest import ClientFactory
 from tests.helpers import (
@@ -535,3 +539,104 @@ def test_every_bucket_has_its_own_reported_list(
         if cursor is None:
             break
     assert walked == len(articles)
+
+
+def test_concurrent_reports_take_it_out_of_publication_once(
+    make_client: ClientFactory,
+    moderator: dict[str, str],
+    redis_client: redis.Redis,
+    key_prefix: str,
+) -> None:
+    """Many readers at once: exactly `report_threshold` reports count, the move happens once."""
+    client = make_client()
+    comment = publish(client, moderator)
+    addresses = [f"198.51.100.{number}" for number in range(1, 13)]
+    barrier = threading.Barrier(len(addresses))
+    statuses: list[int] = []
+
+    def reader(ip: str) -> None:
+        own = client.application.test_client()
+        barrier.wait()
+        statuses.append(report(own, comment["id"], ip).status_code)
+
+    threads = [threading.Thread(target=reader, args=(ip,)) for ip in addresses]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(statuses) == [202] * 3 + [404] * (len(addresses) - 3)
+    assert item(client, moderator, comment["id"])["reports"]["count"] == 3
+    assert len(audit(client, moderator, "reported")) == 1
+    assert listing(client)["count"] == 0
+    assert comment["id"] in pending_ids(redis_client, key_prefix)
+
+
+def test_a_long_published_comment_waits_from_its_hiding_for_the_purge(
+    app: Flask,
+    moderator: dict[str, str],
+    redis_client: redis.Redis,
+    key_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = app.test_client()
+    forty_days_ago = datetime.now(UTC) - timedelta(days=40)
+
+    class Earlier(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Earlier:
+            return cls.fromtimestamp(forty_days_ago.timestamp(), tz)
+
+    monkeypatch.setattr("service.comments.datetime", Earlier)
+    comment = publish(client, moderator)
+    monkeypatch.undo()
+    reported_by(client, comment["id"], READERS)
+    assert comment["id"] in pending_ids(redis_client, key_prefix)
+
+    moderation = app.extensions[EXTENSION].moderation
+    assert moderation.purge_pending(30) == 0
+    assert item(client, moderator, comment["id"])["reports"]["count"] == 3
+    # Once it has waited long enough, the purge takes it, and its reports with it.
+    assert moderation.purge_pending(-1) == 1
+    assert not any(redis_client.exists(key) for key in report_keys(key_prefix, comment["id"]))
+    assert reported_score(redis_client, key_prefix, comment["id"]) is None
+
+
+def form_report(client: FlaskClient, comment_id: str, **form: str) -> TestResponse:
+    """Post the report form of the page without JavaScript, as a browser does."""
+    return client.post(
+        f"/api/v1/articles/{ARTICLE}/comments/{comment_id}/reports",
+        data=form,
+        headers={"Accept": "text/html,application/xhtml+xml"},
+        environ_base={"REMOTE_ADDR": READERS[0]},
+    )
+
+
+def test_the_page_without_javascript_reports_and_shows_refusals(
+    make_client: ClientFactory, moderator: dict[str, str]
+) -> None:
+    client = make_client(report_limits="2/minute")
+    comment = publish(client, moderator, name="Pat Poster")
+    page = client.get(f"/articles/{ARTICLE}/comments").get_data(as_text=True)
+    assert f"report={comment['id']}#report-{comment['id']}" in page
+    opened = client.get(f"/articles/{ARTICLE}/comments?report={comment['id']}")
+    assert "Report this comment to the moderators?" in opened.get_data(as_text=True)
+
+    sent = form_report(client, comment["id"], reason="off_topic", note="")
+    assert sent.status_code == 303
+    assert sent.headers["Location"].endswith(f"?reported={comment['id']}#reported")
+    thanked = client.get(sent.headers["Location"].split("#")[0]).get_data(as_text=True)
+    assert THANKS in thanked
+    assert item(client, moderator, comment["id"])["reports"]["reasons"] == {"off_topic": 1}
+
+    bad = form_report(client, comment["id"], reason="boring")
+    assert bad.status_code == 422
+    assert bad.mimetype == "text/html"
+    assert "Report this comment to the moderators?" in bad.get_data(as_text=True)
+
+    # A repeat thanks the reader all the same (and counts against the limit).
+    assert form_report(client, comment["id"], reason="spam").status_code == 303
+    limited = form_report(client, comment["id"], reason="spam")
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert "You have sent too many reports." in limited.get_data(as_text=True)

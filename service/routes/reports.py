@@ -79,8 +79,10 @@ def form_errors(error: Exception) -> Response:
 @blp.alt_response(415, description="The body is neither JSON nor an HTML form.")
 @blp.alt_response(429, description="Too many reports from this client; see Retry-After.")
 def report_comment(fields: dict[str, Any], article_id: str, comment_id: str) -> BaseResponse:
-    """Report a published comment to the moderators: once per client; enough readers' reports
-    take it out of publication until a moderator looks."""
+    """Report a published comment to the moderators, once per client.
+
+    Enough readers' reports (`report_threshold`) take it out of publication until a moderator
+    looks."""
     first = services().reports.report(
         article_id,
         comment_id,
@@ -100,7 +102,9 @@ def report_comment(fields: dict[str, Any], article_id: str, comment_id: str) -> 
 @moderation_blp.doc(security=[{"moderatorToken": []}])
 @moderation_blp.response(200, ModerationCommentSchema())
 def dismiss_reports(comment_id: str) -> dict[str, Any]:
-    """Dismiss a comment's readers' reports: one the reports took out of publication is
-    published again. Dismissing nothing changes nothing."""
+    """Dismiss a comment's readers' reports.
+
+    A comment the reports took out of publication is published again; dismissing nothing
+    changes nothing."""
     services().reports.dismiss(comment_id, g.moderator)
     return services().moderation.get(comment_id)
