@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 import redis
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
+from port_for import get_port
 from werkzeug.test import TestResponse
 
 from service import EXTENSION
 from service.keys import BUCKETS, Keys, article_bucket
+from service.moderator_mail import ModeratorMail
 from tests.conftest import ClientFactory
 from tests.helpers import (
     decide,
@@ -26,6 +29,7 @@ from tests.helpers import (
     publish,
     submit,
 )
+from tests.test_moderator_mail import Inbox
 from tests.test_webhooks import Receiver, hooked_client, work_until, worker_of
 
 ARTICLE = "article-1"
@@ -640,3 +644,32 @@ def test_the_page_without_javascript_reports_and_shows_refusals(
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) >= 1
     assert "You have sent too many reports." in limited.get_data(as_text=True)
+
+
+def test_moderators_are_emailed_about_a_comment_readers_took_out(
+    make_client: ClientFactory, moderator: dict[str, str]
+) -> None:
+    inbox = Inbox()
+    port = get_port(None)
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        client = make_client(
+            notify_emails="desk@news.example",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_starttls="false",
+        )
+        comment = publish(client, moderator, name="Rae Reported", body="Buy my watches")
+        services = client.application.extensions[EXTENSION]
+        mailer = ModeratorMail(services.store, services.settings, consumer="test")
+        assert mailer.send_due() == 1  # the submission
+        reported_by(client, comment["id"], READERS[:2])
+        assert mailer.send_due() == 0  # below the threshold: nothing to do yet
+        reported_by(client, comment["id"], READERS[2:])
+        assert mailer.send_due() == 1
+    finally:
+        server.stop()
+    text = inbox.messages[-1].get_content()
+    assert "on article-1, Rae Reported [reported by readers]:" in text
+    assert "Buy my watches" in text
