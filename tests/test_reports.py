@@ -673,3 +673,14 @@ def test_moderators_are_emailed_about_a_comment_readers_took_out(
     text = inbox.messages[-1].get_content()
     assert "on article-1, Rae Reported [reported by readers]:" in text
     assert "Buy my watches" in text
+
+
+def test_the_page_without_javascript_tells_when_the_comment_is_gone(
+    client: FlaskClient, moderator: dict[str, str]
+) -> None:
+    comment = publish(client, moderator)
+    decide(client, moderator, comment["id"], "reject")
+    gone = form_report(client, comment["id"], reason="spam")
+    assert gone.status_code == 404
+    assert gone.mimetype == "text/html"
+    assert "This comment can no longer be reported." in gone.get_data(as_text=True)

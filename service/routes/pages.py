@@ -167,6 +167,9 @@ def render_comments_page(
     # A reply: the comment named by the Reply link, or by the form that came back with errors.
     reply_to = reply_to or (values or {}).get("parent_id") or None
     parent = _find_comment(listing["comments"], reply_to) if reply_to else None
+    # A refused report of a comment no longer on the page is told at the top of the list.
+    target = _find_comment(listing["comments"], report) if report else None
+    report_refusal = report_message if target is None or target.get("removed") else None
     frame_ancestors = " ".join(["'self'", *services().settings.cors_origins])
     body = render_template(
         "comments.html",
@@ -183,5 +186,6 @@ def render_comments_page(
         report_message=report_message,
         report_reasons=REPORT_REASONS,
         reported_notice=REPORT_RECEIVED if reported else None,
+        report_refusal=report_refusal,
     )
     return _html(body, status, page_csp(frame_ancestors))

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.errors import ServiceError, json_error, validation_messages
+from service.errors import CommentNotFound, ServiceError, json_error, validation_messages
 from service.reports import REPORT_RECEIVED
 from service.routes import moderation, public, services
 from service.routes.client import client_ip
@@ -29,6 +29,7 @@ blp.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
 }
 # Answers differ by Origin (CORS) and are never cached, as on the other public routes.
 blp.after_request(public.vary_on_origin)
+REPORT_GONE = "This comment can no longer be reported."
 REPORT_FORM = {"schema": {"$ref": "#/components/schemas/Report"}}
 
 moderation_blp = Blueprint(
@@ -48,7 +49,9 @@ def form_errors(error: Exception) -> Response:
     view_args = request.view_args or {}
     if not public.wants_html_page() or "article_id" not in view_args:
         return json_error(error)
-    if isinstance(error, ServiceError):
+    if isinstance(error, CommentNotFound):
+        message = REPORT_GONE
+    elif isinstance(error, ServiceError):
         message = error.message
     else:
         fields = validation_messages(error)
