@@ -21,8 +21,9 @@ from service.moderators import Moderators
 from service.observability import configure_logging, register_observability
 from service.privacy import Privacy
 from service.rate_limits import RateLimits
+from service.reports import Reports
 from service.request_limits import register_request_limits
-from service.routes import data_rights, health, moderation, pages, public
+from service.routes import data_rights, health, moderation, pages, public, reports
 from service.routes.converters import register_converters
 from service.settings import Settings, load_settings
 from service.store import Store
@@ -45,6 +46,7 @@ class Services:
     moderators: Moderators
     site_rules: SiteRules
     data_rights: DataRights
+    reports: Reports
 
 
 def create_redis(settings: Settings) -> RedisClient:
@@ -118,13 +120,31 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ),
         site_rules=SiteRules(store, privacy, settings),
         data_rights=DataRights(store, privacy, settings),
+        reports=Reports(
+            store,
+            privacy,
+            settings,
+            RateLimits(
+                settings.redis_url,
+                Keys(settings.key_prefix).report_limits(),
+                settings.report_limits,
+                settings.redis_socket_timeout,
+            ),
+        ),
     )
 
     api = Api(app)
     api.spec.components.security_scheme("moderatorToken", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("metricsToken", {"type": "http", "scheme": "bearer"})
     register_converters(app, api)
-    for blueprint in (public.blp, moderation.blp, data_rights.blp, health.blp):
+    for blueprint in (
+        public.blp,
+        reports.blp,
+        moderation.blp,
+        reports.moderation_blp,
+        data_rights.blp,
+        health.blp,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.blp)
     if settings.cors_origins:

@@ -16,6 +16,7 @@ from service.data_rights_store import DataRightsStore, Redaction
 from service.models import Act, PrivateData, Status
 from service.moderation import moderator_view
 from service.privacy import Privacy, PrivateDataError
+from service.reports_store import ReportsStore
 from service.settings import ERASE_MODES, Settings
 from service.store import Locator, Store
 
@@ -61,6 +62,7 @@ class DataRights:
     ) -> None:
         self.store = store
         self.rights_store = DataRightsStore(store)
+        self.reports = ReportsStore(store)
         self.privacy = privacy
         self.settings = settings
         self.batch = batch
@@ -148,10 +150,14 @@ class DataRights:
     def _erase_one(
         self, comment_id: str, locator: Locator, mode: str, redaction: Redaction, act: Act
     ) -> bool:
-        """Erase one comment in one atomic step; tell whether there was one to erase."""
+        """Erase one comment in one atomic step, then its readers' reports (their notes may
+        speak of the reader); tell whether there was one to erase."""
         if mode == "delete":
-            return self.rights_store.delete(comment_id, locator, act) in ("deleted", "placeholder")
+            outcome = self.rights_store.delete(comment_id, locator, act)
+            self.reports.clear(comment_id, locator, forget_reporters=True)
+            return outcome in ("deleted", "placeholder")
         redacted = self.rights_store.redact(comment_id, locator, redaction, forget_email=True)
+        self.reports.clear(comment_id, locator, forget_reporters=True)
         if not redacted.was_indexed:
             return False  # gone, or erased by a concurrent request that counts it
         self.store.audit(

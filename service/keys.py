@@ -235,6 +235,24 @@ class Keys:
         """Give the common start of every key of one article (for moving keys between layouts)."""
         return self._article(article_id)
 
+    # --- readers' reports (service/reports_store.py) --------------------------------------
+    def reports(self, article_id: str, comment_id: str) -> str:
+        """Hash of a comment's open reports: `n:<reason>` counts, `r:<reporter hash>` details
+        (JSON, the first few), `hidden` (when the reports took it out of publication)."""
+        return f"{self._article(article_id)}:reports:{comment_id}"
+
+    def reporters(self, article_id: str, comment_id: str) -> str:
+        """Set of the keyed hashes of every client that reported a comment (one report each)."""
+        return f"{self._article(article_id)}:reporters:{comment_id}"
+
+    def reported(self, bucket: int) -> str:
+        """Sorted set of the bucket's comments with open reports, scored by their number."""
+        return f"{self._bucket(bucket)}:reported"
+
+    def report_limits(self) -> str:
+        """Prefix of the rate limiter's keys counting readers' reports per client."""
+        return f"{self.prefix}:report-limits"
+
 
 # Bucket-wide names in the layout before buckets, under the `{global}` tag; every other name
 # there belonged to an article whose id was "global".

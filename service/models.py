@@ -167,3 +167,12 @@ def anchor_for_reply(parent: Comment) -> str:
         return parent.comment_id
     # Below the deepest level, replies are listed flat under that level's ancestor.
     return parent.anchor_id
+
+
+class ReportReason(StrEnum):
+    """Why a reader reports a published comment (moderators see it)."""
+
+    SPAM = "spam"
+    ABUSIVE = "abusive"
+    OFF_TOPIC = "off_topic"
+    OTHER = "other"

@@ -15,6 +15,8 @@ from service.comments import record_view, rfc3339
 from service.errors import CommentNotFound, InvalidField
 from service.models import Act, Decision, ReasonCode, Status
 from service.privacy import Privacy, PrivateDataError
+from service.reports import with_reports
+from service.reports_store import ReportsStore
 from service.settings import Settings
 from service.store import Locator, Store
 
@@ -66,6 +68,7 @@ class ModerationService:
     def __init__(self, store: Store, privacy: Privacy) -> None:
         self.store = store
         self.privacy = privacy
+        self.reports = ReportsStore(store)
 
     def queue(
         self,
@@ -84,6 +87,19 @@ class ModerationService:
             next_cursor = page_ids[-1] if len(comment_ids) > limit else None
             return {"comments": comments, "next_cursor": next_cursor}
         return self._search(status, article_id, limit, cursor, search)
+
+    def reported(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        """List comments with open reports, in any state, most reported first (then newest),
+        with a cursor (`<reports>-<id>`) to the next page."""
+        after = None
+        if cursor:
+            count, _, last_id = cursor.partition("-")
+            after = (int(count), last_id)
+        found = self.reports.most_reported(limit + 1, after)
+        page = found[:limit]
+        next_cursor = f"{page[-1][1]}-{page[-1][0]}" if len(found) > limit else None
+        views = self._views([comment_id for comment_id, _ in page])
+        return {"comments": views, "next_cursor": next_cursor}
 
     def _search(
         self,
@@ -122,7 +138,8 @@ class ModerationService:
             if locator is not None
         ]
         records = self.store.moderation_records(references)
-        return [self._view(fields, sealed) for fields, sealed in records if fields]
+        views = [self._view(fields, sealed) for fields, sealed in records if fields]
+        return with_reports(self.reports, views)
 
     def get(self, comment_id: str) -> dict[str, Any]:
         """Read one comment with its private data and the history of its text."""
@@ -135,7 +152,8 @@ class ModerationService:
         [(fields, sealed)] = self.store.moderation_records([(locator.article_id, comment_id)])
         if not fields:
             raise CommentNotFound()
-        return self._view(fields, sealed)
+        [view] = with_reports(self.reports, [self._view(fields, sealed)])
+        return view
 
     def decide(
         self,
@@ -151,6 +169,8 @@ class ModerationService:
         outcome, previous = self.store.decide(comment_id, locator, decision.status, act)
         if outcome == "missing":
             raise CommentNotFound()
+        # A decision answers the readers' reports too, whatever it was.
+        self.reports.clear(comment_id, locator, forget_reporters=False)
         if outcome == "changed":
             log.info(
                 "moderator %s moved comment %s from %s to %s",
@@ -173,6 +193,7 @@ class ModerationService:
         act = Act(moderator, rfc3339(datetime.now(UTC)), reason, reason_code)
         unique = list(dict.fromkeys(comment_ids))
         results = []
+        decided: list[tuple[str, Locator]] = []
         for comment_id, locator in zip(unique, self.store.locate_many(unique), strict=True):
             outcome, previous = (
                 self.store.decide(comment_id, locator, decision.status, act)
@@ -180,6 +201,8 @@ class ModerationService:
                 else ("missing", None)
             )
             found = outcome != "missing"
+            if found and locator is not None:
+                decided.append((comment_id, locator))
             results.append(
                 {
                     "id": comment_id,
@@ -188,6 +211,9 @@ class ModerationService:
                     "status": decision.status if found else None,
                 }
             )
+        # A decision answers the readers' reports too: those with open reports lose them.
+        for comment_id, locator in self.reports.with_open_reports(decided):
+            self.reports.clear(comment_id, locator, forget_reporters=False)
         changed = sum(result["outcome"] == "changed" for result in results)
         log.info(
             "moderator %s: %s on %d comment(s), %d changed",
@@ -248,6 +274,7 @@ class ModerationService:
         # command re-sent after a lost reply): the comment is gone either way.
         act = Act(moderator, rfc3339(datetime.now(UTC)))
         outcome = self.store.delete(comment_id, locator, act)
+        self.reports.clear(comment_id, locator, forget_reporters=True)
         log.info("moderator %s deleted comment %s (%s)", moderator, comment_id, outcome)
 
     def purge_pending(self, older_than_days: int, batch: int = 500) -> int:
@@ -274,6 +301,7 @@ class ModerationService:
                     comment_id, locator, act, only_if=Status.PENDING, queued_before=cutoff_ms
                 )
                 if outcome in ("deleted", "placeholder"):
+                    self.reports.clear(comment_id, locator, forget_reporters=True)
                     removed += 1
         return removed
 

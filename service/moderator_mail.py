@@ -20,6 +20,8 @@ GROUP = "moderator-mail"
 # Comments listed in one message at most; more go in the next one.
 BATCH = 200
 EXCERPT_LENGTH = 300
+# New work: a new pending comment, or a published one readers' reports took out of publication.
+WAITING_EVENTS = ("comment.pending", "comment.reported")
 
 
 class ModeratorMail:
@@ -54,7 +56,7 @@ class ModeratorMail:
         events = self.events.read(self.consumer, BATCH, None, own=True)
         if len(events) < BATCH:
             events += self.events.read(self.consumer, BATCH - len(events), None)
-        waiting = [event for event in events if event[1].get("type") == "comment.pending"]
+        waiting = [event for event in events if event[1].get("type") in WAITING_EVENTS]
         if waiting:
             self._send(self.compose(waiting))
         for event_id, _ in events:
@@ -75,6 +77,8 @@ class ModeratorMail:
             excerpt = body if len(body) <= EXCERPT_LENGTH else body[: EXCERPT_LENGTH - 1] + "…"
             state = record.get("status", "pending")
             decided = "" if state == "pending" else f" [already {state}]"
+            if fields.get("type") == "comment.reported":
+                decided += " [reported by readers]"
             lines.append(f"- on {fields['article_id']}, {record.get('name', '')}{decided}:")
             lines.append(f"  {excerpt}")
         if self.settings.public_url:

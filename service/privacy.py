@@ -109,3 +109,9 @@ class Privacy:
         """Give the public avatar seed of an email: keyed, so nobody can test a guess offline."""
         digest = hmac.new(self._avatar_key, email.casefold().encode(), hashlib.sha256)
         return digest.hexdigest()[:16]
+
+    def reporter_hash(self, comment_id: str, client: str) -> str:
+        """Give the keyed hash naming one client among a comment's reporters; keyed per comment
+        too, so one client's reports cannot be linked across comments."""
+        text = f"report:{comment_id}:{client}".encode()
+        return hmac.new(self._lookup_key, text, hashlib.sha256).hexdigest()[:32]

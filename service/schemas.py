@@ -10,9 +10,18 @@ from datetime import datetime
 from typing import Any
 
 import email_validator
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
-from service.models import Decision, ReasonCode, Status
+from service.models import Decision, ReasonCode, ReportReason, Status
 
 ARTICLE_ID_PATTERN = r"[A-Za-z0-9\-_.~:]{1,200}"
 # New ids name their bucket (24 hex digits); ids made before buckets have 22.
@@ -232,6 +241,42 @@ class SubmissionSchema(Schema):
     published = fields.Boolean(required=True)
 
 
+class ReportSchema(Schema):
+    """A reader's report of a published comment."""
+
+    reason = fields.Enum(
+        ReportReason,
+        by_value=True,
+        required=True,
+        metadata={"description": "spam, abusive, off_topic or other."},
+    )
+    note = TrimmedText(
+        load_default=None,
+        allow_none=True,
+        forbidden=_FORBIDDEN_BODY_CATEGORIES,
+        allowed=_BODY_WHITESPACE_CONTROLS,
+        forbidden_characters=BIDI_CONTROLS,
+        validate=validate.Length(max=500, error="Write at most 500 characters."),
+        metadata={"description": "Optional plain text for the moderators."},
+    )
+
+    @pre_load
+    def empty_note_means_none(self, data: Any, **_: Any) -> Any:
+        """Treat an empty note, as an HTML form sends it, as none."""
+        if not hasattr(data, "items"):
+            return data
+        cleaned = dict(data.items())
+        if isinstance(cleaned.get("note"), str) and not cleaned["note"].strip():
+            cleaned["note"] = None
+        return cleaned
+
+
+class ReportReceiptSchema(Schema):
+    """The answer to a report."""
+
+    message = fields.String(required=True)
+
+
 def page_number() -> fields.Integer:
     """Give the field of a page number: 1 to MAX_PAGE, so an offset always fits Redis."""
     return fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
@@ -255,6 +300,9 @@ class CommentsPageQuerySchema(Schema):
     posted = fields.String(load_default=None)
     # A comment to answer: shown only if it is a published comment of the article.
     reply_to = fields.String(load_default=None)
+    # A comment to report (its form opens: the confirm step), and the notice after a report.
+    report = fields.String(load_default=None)
+    reported = fields.String(load_default=None)
 
 
 class CommentListSchema(Schema):
@@ -292,13 +340,52 @@ class ModerationQuerySchema(Schema):
         load_default=None, validate=validate.Regexp(ARTICLE_ID_PATTERN + r"\Z")
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(COMMENT_ID_PATTERN + r"\Z"))
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"(?:\d{1,9}-)?" + COMMENT_ID_PATTERN + r"\Z"),
+        metadata={"description": "next_cursor of the previous page."},
+    )
     email = EmailAddress(load_default=None, metadata={"description": "Only this reader's."})
     ip = fields.IP(load_default=None, metadata={"description": "Only those sent from this IP."})
     q = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Only those whose name or text contains this."},
+    )
+    reported = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Only comments readers reported, in any state, most reported first."
+        },
+    )
+
+    @validates_schema
+    def reported_alone(self, data: dict[str, Any], **_: Any) -> None:
+        """Refuse mixing the reported list with searches, and cursors of the other list."""
+        cursor = data.get("cursor") or ""
+        if data.get("reported"):
+            for name in ("article_id", "email", "ip", "q"):
+                if data.get(name) is not None:
+                    raise ValidationError("The reported list takes no search.", name)
+            if cursor and "-" not in cursor:
+                raise ValidationError("Not a cursor of the reported list.", "cursor")
+        elif "-" in cursor:
+            raise ValidationError("A cursor of the reported list.", "cursor")
+
+
+class ReportSummarySchema(Schema):
+    """A comment's open reports, as moderators see them."""
+
+    count = fields.Integer(required=True, metadata={"description": "Distinct clients."})
+    reasons = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    entries = fields.List(
+        fields.Dict(keys=fields.String(), values=fields.String()),
+        required=True,
+        metadata={"description": "The first reports: reason, note (if any), at."},
+    )
+    hidden_at = fields.String(
+        allow_none=True,
+        metadata={"format": "date-time", "description": "When the reports unpublished it."},
     )
 
 
@@ -321,6 +408,11 @@ class ModerationCommentSchema(PublicCommentSchema):
     )
     reasons = fields.List(
         fields.String(), metadata={"description": "Why the submission rules held or filed it."}
+    )
+    reports = fields.Nested(
+        ReportSummarySchema,
+        allow_none=True,
+        metadata={"description": "Readers' open reports (null: none)."},
     )
     private_unreadable = fields.Boolean(
         metadata={

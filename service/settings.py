@@ -125,6 +125,10 @@ class Settings:
     erase_keeps_text: bool = True
     ip_retention_days: int = 30
     reject_retention_days: int = 90
+    # Readers' reports (service/reports.py): distinct clients whose reports take a published
+    # comment out of publication until a moderator looks (0: never), and reports per client.
+    report_threshold: int = 3
+    report_limits: str = "10/minute;50/hour"
 
     @property
     def is_production(self) -> bool:
@@ -304,16 +308,23 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("webhook timeouts must be positive")
     if settings.max_pending_per_network < 0:
         raise SettingsError("max_pending_per_network must be 0 (no share) or more")
+    if settings.report_threshold < 0:
+        raise SettingsError("report_threshold must be 0 (never) or more")
     if not 1 <= settings.ipv6_prefix_length <= 128:
         raise SettingsError("ipv6_prefix_length must be between 1 and 128")
     try:
         for network in settings.trusted_proxies:
             ipaddress.ip_network(network, strict=False)
-        for spec in (settings.rate_limits, settings.moderator_failure_limits):
+        for spec in (
+            settings.rate_limits,
+            settings.moderator_failure_limits,
+            settings.report_limits,
+        ):
             limits.parse_many(spec) if spec else None
     except ValueError as error:
         raise SettingsError(
-            f"invalid trusted_proxies, rate_limits or moderator_failure_limits: {error}"
+            "invalid trusted_proxies, rate_limits, moderator_failure_limits or report_limits: "
+            f"{error}"
         ) from error
     try:
         WordList(settings.disallowed_words)

@@ -87,7 +87,10 @@ class ModerationQueue(MethodView):
     @blp.arguments(ModerationQuerySchema(), location="query")
     @blp.response(200, ModerationListSchema())
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """List comments in one state; pending ones oldest first."""
+        """List comments in one state, pending ones oldest first; or (`reported`) the comments
+        readers reported, most reported first."""
+        if query["reported"]:
+            return services().moderation.reported(query["limit"], query["cursor"])
         search = QueueSearch(
             email=query["email"],
             ip=normalize_address(str(query["ip"])) if query["ip"] else None,

@@ -21,12 +21,21 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import AWAITING_MODERATION
 from service.demo import demo_article
+from service.models import ReportReason
+from service.reports import REPORT_RECEIVED
 from service.routes import services
 from service.schemas import CommentsPageQuerySchema
 
 blp = Blueprint("pages", __name__)
 
 WIDGET_MAX_AGE = 300
+# The reasons a reader may give for a report, as the form offers them.
+REPORT_REASONS = [
+    (ReportReason.SPAM, "Spam"),
+    (ReportReason.ABUSIVE, "Abusive or hateful"),
+    (ReportReason.OFF_TOPIC, "Off topic"),
+    (ReportReason.OTHER, "Something else"),
+]
 MODERATION_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -112,7 +121,7 @@ def moderate() -> Response:
 @blp.get("/articles/<article_id:article_id>/comments")
 def comments_page(article_id: str) -> Response:
     """Show an article's comments and the reply form without JavaScript; `reply_to` opens the
-    form as a reply to that comment."""
+    form as a reply to that comment, `report` the form reporting it."""
     try:
         query = CommentsPageQuerySchema().load(request.args)
     except ValidationError as error:
@@ -122,6 +131,8 @@ def comments_page(article_id: str) -> Response:
         page=query["page"],
         posted=query["posted"] is not None,
         reply_to=query["reply_to"],
+        report=query["report"],
+        reported=query["reported"] is not None,
     )
 
 
@@ -146,12 +157,19 @@ def render_comments_page(
     message: str | None = None,
     status: int = 200,
     reply_to: str | None = None,
+    report: str | None = None,
+    report_values: dict[str, Any] | None = None,
+    report_message: str | None = None,
+    reported: bool = False,
 ) -> Response:
     """Render the no-JavaScript comment section, with a submission's errors when there are."""
     listing = json.loads(services().comments.published(article_id, page, 50, "oldest").body)
     # A reply: the comment named by the Reply link, or by the form that came back with errors.
     reply_to = reply_to or (values or {}).get("parent_id") or None
     parent = _find_comment(listing["comments"], reply_to) if reply_to else None
+    # A refused report of a comment no longer on the page is told at the top of the list.
+    target = _find_comment(listing["comments"], report) if report else None
+    report_refusal = report_message if target is None or target.get("removed") else None
     frame_ancestors = " ".join(["'self'", *services().settings.cors_origins])
     body = render_template(
         "comments.html",
@@ -162,5 +180,12 @@ def render_comments_page(
         values=values or {},
         message=message,
         parent=parent if parent and not parent.get("removed") else None,
+        # The comment whose Report link was followed: its form, the confirm step, opens.
+        report=report,
+        report_values=report_values or {},
+        report_message=report_message,
+        report_reasons=REPORT_REASONS,
+        reported_notice=REPORT_RECEIVED if reported else None,
+        report_refusal=report_refusal,
     )
     return _html(body, status, page_csp(frame_ancestors))

@@ -55,7 +55,22 @@
     anonymous: "Anonymous",
     fixFields: "Please correct the errors in the form.",
     network: "Your comment could not be sent. Please check your connection and try again.",
+    report: "Report",
+    reportQuestion: "Report this comment to the moderators?",
+    reportNote: "Note for the moderators (optional)",
+    reportConfirm: "Report comment",
+    reportCancel: "Cancel",
+    reportThanks: "Thank you, a moderator will look at it.",
+    reportGone: "This comment can no longer be reported.",
+    reportTooMany: "You have sent too many reports. Please wait before reporting again.",
+    reportFailed: "Your report could not be sent. Please try again.",
   };
+  const REPORT_REASONS = [
+    ["spam", "Spam"],
+    ["abusive", "Abusive or hateful"],
+    ["off_topic", "Off topic"],
+    ["other", "Something else"],
+  ];
   const STATUS_MESSAGES = {
     400: "Your comment could not be read. Please try again.",
     403: "Your comment was not accepted.",
@@ -688,7 +703,17 @@
           text: TEXT.reply,
         });
         button.addEventListener("click", () => this.startReply(comment, button));
-        body.append(el("div", { class: "nc-reply" }, button));
+        const reportButton = el("button", {
+          type: "button",
+          class: "nc-report-link",
+          "data-comment-id": comment.id,
+          "aria-describedby": authorId,
+          "aria-expanded": "false",
+          "aria-controls": this.id(`report-${comment.id}`),
+          text: TEXT.report,
+        });
+        reportButton.addEventListener("click", () => this.startReport(comment, reportButton));
+        body.append(el("div", { class: "nc-reply" }, button, " ", reportButton));
       }
       return body;
     }
@@ -740,6 +765,113 @@
         if (button && button.isConnected) button.focus();
         else this.inputs.body.focus();
       }
+    }
+
+    /* ----- reporting: a confirm step, then the thanks ----- */
+
+    startReport(comment, button) {
+      const existing = document.getElementById(this.id(`report-${comment.id}`));
+      if (existing) {
+        const first = existing.querySelector("input, button");
+        if (first) first.focus();
+        return;
+      }
+      const formId = this.id(`report-${comment.id}`);
+      const noteId = this.id(`report-note-${comment.id}`);
+      const reasons = REPORT_REASONS.map(([value, label], index) =>
+        el(
+          "label",
+          { class: "nc-report-reason" },
+          el("input", { type: "radio", name: "reason", value, checked: index === 0 }),
+          ` ${label}`,
+        ),
+      );
+      const note = el("textarea", { id: noteId, name: "note", rows: "2", maxlength: "500" });
+      const status = el("p", { class: "nc-report-status", role: "alert" });
+      const confirm = el("button", { type: "submit", class: "nc-report-confirm", text: TEXT.reportConfirm });
+      const cancel = el("button", { type: "button", class: "nc-report-cancel", text: TEXT.reportCancel });
+      const form = el(
+        "form",
+        { class: "nc-report", id: formId, novalidate: true },
+        el(
+          "fieldset",
+          {},
+          el("legend", { text: TEXT.reportQuestion }),
+          el("div", { class: "nc-report-reasons" }, ...reasons),
+          el("label", { class: "nc-report-note-label", for: noteId, text: TEXT.reportNote }),
+          note,
+          status,
+          el("div", { class: "nc-report-actions" }, confirm, " ", cancel),
+        ),
+      );
+      const close = () => {
+        form.remove();
+        button.setAttribute("aria-expanded", "false");
+        button.focus();
+      };
+      cancel.addEventListener("click", close);
+      form.addEventListener("keydown", (event) => {
+        if (event.key === "Escape") close();
+      });
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const chosen = form.querySelector('input[name="reason"]:checked');
+        this.sendReport(comment, { reason: chosen ? chosen.value : "other", note: note.value }, form, button);
+      });
+      button.closest(".nc-reply").after(form);
+      button.setAttribute("aria-expanded", "true");
+      form.querySelector("input").focus();
+    }
+
+    async sendReport(comment, values, form, button) {
+      const status = form.querySelector(".nc-report-status");
+      const confirm = form.querySelector(".nc-report-confirm");
+      if (confirm.disabled) return;
+      const payload = { reason: values.reason };
+      if (values.note.trim()) payload.note = values.note;
+      confirm.disabled = true;
+      status.textContent = "";
+      let response;
+      let data = null;
+      try {
+        response = await fetch(`${this.apiUrl}/${encodeURIComponent(comment.id)}/reports`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify(payload),
+          credentials: "omit",
+        });
+        try {
+          data = await response.json();
+        } catch (_error) {
+          data = null;
+        }
+      } catch (_error) {
+        confirm.disabled = false;
+        status.textContent = TEXT.reportFailed;
+        return;
+      }
+      confirm.disabled = false;
+      if (response.ok) {
+        const thanks = el("p", { class: "nc-report-thanks", tabindex: "-1", text: TEXT.reportThanks });
+        form.replaceWith(thanks);
+        button.setAttribute("aria-expanded", "false");
+        button.hidden = true;
+        thanks.focus();
+        this.announce(TEXT.reportThanks);
+        return;
+      }
+      let message = TEXT.reportFailed;
+      if (response.status === 404) message = TEXT.reportGone;
+      else if (response.status === 429) {
+        message = TEXT.reportTooMany;
+        const seconds = retryAfterSeconds(response.headers.get("Retry-After"));
+        if (seconds) message += ` Please wait ${seconds} ${seconds === 1 ? "second" : "seconds"}.`;
+      } else if (response.status === 422 && data && data.errors) {
+        const errors = data.errors.json || {};
+        const first = Object.values(errors)[0];
+        if (Array.isArray(first) && first.length) message = String(first[0]);
+      }
+      status.textContent = message;
     }
 
     /* ----- submitting ----- */

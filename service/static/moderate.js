@@ -11,13 +11,16 @@
   const ARTICLE_ID = /^[A-Za-z0-9\-_.~:]{1,200}$/;
   // What a token may look like before we put it in a header (fetch refuses other bytes).
   const TOKEN_SHAPE = /^[\x21-\x7e]{1,1000}$/;
-  const STATUSES = ['pending', 'approved', 'rejected', 'spam'];
+  // `reported` is not a state: the comments readers reported, in any state, most reported first.
+  const STATUSES = ['pending', 'approved', 'rejected', 'spam', 'reported'];
   const HEADINGS = {
     pending: 'Pending comments',
     approved: 'Approved comments',
     rejected: 'Rejected comments',
     spam: 'Spam',
+    reported: 'Reported comments',
   };
+  const REPORT_REASONS = { spam: 'spam', abusive: 'abusive', off_topic: 'off topic', other: 'other' };
   const DECISIONS = {
     approve: { status: 'approved', done: 'Approved.', many: (n) => `${n} approved.` },
     reject: { status: 'rejected', done: 'Rejected.', many: (n) => `${n} rejected.` },
@@ -32,6 +35,8 @@
     noneSelected: 'Select at least one comment first.',
     noCurrent: 'No comment is chosen: press j to move to the first one.',
     badArticle: 'An article id has 1 to 200 letters, digits and - _ . ~ : only.',
+    dismissed: 'Reports dismissed.',
+    reportedEverywhere: 'Reported comments are listed for every article.',
   };
 
   const byId = (id) => document.getElementById(id);
@@ -341,6 +346,22 @@
     if (Array.isArray(comment.reasons) && comment.reasons.length) {
       addDetail(details, 'Flagged', comment.reasons.join('; '), 'rule-reasons');
     }
+    const reports = comment.reports && typeof comment.reports === 'object' ? comment.reports : null;
+    if (reports) {
+      const reasons = Object.entries(reports.reasons || {})
+        .map(([reason, count]) => `${REPORT_REASONS[reason] || reason} ${count}`)
+        .join(', ');
+      const noun = reports.count === 1 ? 'reader' : 'readers';
+      addDetail(details, 'Reported', `by ${reports.count} ${noun}: ${reasons}`, 'reports');
+      const notes = (Array.isArray(reports.entries) ? reports.entries : [])
+        .filter((entry) => entry && entry.note)
+        .map((entry) => `${REPORT_REASONS[entry.reason] || entry.reason}: ${entry.note}`);
+      if (notes.length) {
+        const list = make('ul', 'report-notes');
+        for (const note of notes) list.append(make('li', null, note));
+        addDetail(details, 'Readers wrote', list, 'report-notes');
+      }
+    }
     if (comment.status && comment.status !== 'pending') {
       addDetail(details, 'Status', comment.status, 'status');
       addDetail(details, 'Decided by', comment.decided_by, 'decided-by');
@@ -370,6 +391,13 @@
       button.setAttribute('aria-describedby', nameId);
       buttons.append(button);
     }
+    if (reports) {
+      const dismiss = make('button', 'dismiss', 'Dismiss reports');
+      dismiss.type = 'button';
+      dismiss.dataset.dismiss = 'reports';
+      dismiss.setAttribute('aria-describedby', nameId);
+      buttons.append(dismiss);
+    }
     actions.append(reasonField, buttons);
 
     item.append(head, details, body, actions);
@@ -386,7 +414,10 @@
 
   function updateEmpty() {
     const none = items().length === 0;
-    els.empty.textContent = state.filter.status === 'pending' ? 'No comments waiting.' : 'No comments.';
+    els.empty.textContent = {
+      pending: 'No comments waiting.',
+      reported: 'No reported comments.',
+    }[state.filter.status] || 'No comments.';
     els.empty.hidden = !(none && !state.nextCursor);
   }
 
@@ -432,8 +463,11 @@
     const controller = new AbortController();
     state.loadController = controller;
 
-    const params = new URLSearchParams({ status: state.filter.status, limit: String(PAGE_SIZE) });
-    if (state.filter.article) params.set('article_id', state.filter.article);
+    const reported = state.filter.status === 'reported';
+    const params = reported
+      ? new URLSearchParams({ reported: 'true', limit: String(PAGE_SIZE) })
+      : new URLSearchParams({ status: state.filter.status, limit: String(PAGE_SIZE) });
+    if (state.filter.article && !reported) params.set('article_id', state.filter.article);
     if (append && state.nextCursor) params.set('cursor', state.nextCursor);
 
     els.queue.setAttribute('aria-busy', 'true');
@@ -472,7 +506,8 @@
     state.currentId = null;
     state.nextCursor = null;
     els.heading.textContent = HEADINGS[status];
-    loadQueue({ announceCount: true });
+    if (status === 'reported' && article) announce(MESSAGES.reportedEverywhere);
+    loadQueue({ announceCount: !(status === 'reported' && article) });
   }
 
   // ---- The current comment -----------------------------------------------------------------
@@ -573,9 +608,34 @@
     }
   }
 
+  function stillListed(updated) {
+    if (!updated) return false;
+    if (state.filter.status === 'reported') return Boolean(updated.reports);
+    return updated.status === state.filter.status;
+  }
+
+  async function dismissReports(item) {
+    const id = item.dataset.commentId;
+    if (state.bulkRunning || state.inFlight.has(id)) return;
+    state.inFlight.add(id);
+    setItemBusy(item, true);
+    try {
+      const updated = await api(`${API}/${encodeURIComponent(id)}/dismiss-reports`, { method: 'POST' });
+      if (!state.token) return;
+      applyUpdate(item, updated);
+      announce(MESSAGES.dismissed);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404 && item.isConnected) removeItem(item);
+      handleError(error);
+    } finally {
+      state.inFlight.delete(id);
+      if (item.isConnected) setItemBusy(item, false);
+    }
+  }
+
   function applyUpdate(item, updated) {
     if (!item.isConnected) return;
-    if (!updated || updated.status !== state.filter.status) {
+    if (!stillListed(updated)) {
       removeItem(item);
       return;
     }
@@ -736,6 +796,11 @@
     if (button) {
       setCurrent(item);
       decideOne(item, button.dataset.decision);
+      return;
+    }
+    if (target.closest('button[data-dismiss]')) {
+      setCurrent(item);
+      dismissReports(item);
       return;
     }
     if (state.currentId !== item.dataset.commentId) setCurrent(item);
