@@ -19,12 +19,15 @@ from service.keys import Keys
 from service.moderation import ModerationService, SiteRules
 from service.moderators import Moderators
 from service.observability import configure_logging, register_observability
+from service.offensive import OffensiveLanguage
 from service.privacy import Privacy
 from service.rate_limits import RateLimits
 from service.request_limits import register_request_limits
 from service.routes import data_rights, health, moderation, pages, public
 from service.routes.converters import register_converters
 from service.settings import Settings, load_settings
+from service.spam_filter_store import SpamFilterStore
+from service.spam_learning import SpamFilter
 from service.store import Store
 from service.topology import RedisClient, Timeouts, connect
 
@@ -45,6 +48,7 @@ class Services:
     moderators: Moderators
     site_rules: SiteRules
     data_rights: DataRights
+    spam_filter: SpamFilter
 
 
 def create_redis(settings: Settings) -> RedisClient:
@@ -87,6 +91,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         events=wants_events,
         durability=settings.durability,
     )
+    spam_filter = SpamFilter(
+        store,
+        SpamFilterStore(store.client, Keys(settings.key_prefix)),
+        privacy,
+        settings.filter_min_samples,
+    )
     app.extensions[EXTENSION] = Services(
         settings=settings,
         store=store,
@@ -103,8 +113,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                 ),
             ),
             settings.page_cache_size,
+            spam_filter,
+            OffensiveLanguage.load(settings.offensive_threshold),
         ),
-        moderation=ModerationService(store, privacy),
+        moderation=ModerationService(store, privacy, spam_filter),
         idempotency=IdempotentSubmissions(store),
         moderators=Moderators(
             store,
@@ -117,7 +129,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             ),
         ),
         site_rules=SiteRules(store, privacy, settings),
-        data_rights=DataRights(store, privacy, settings),
+        data_rights=DataRights(store, privacy, settings, spam_filter=spam_filter),
+        spam_filter=spam_filter,
     )
 
     api = Api(app)
