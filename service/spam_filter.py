@@ -210,15 +210,31 @@ def spam_probability(totals: Totals, counts: Sequence[SlotCounts | None]) -> flo
 
 
 # --- what the store keeps per learned comment ------------------------------------------------
-# One byte of label, two of weight, two of how many slots are personal, then three per slot.
+# Printable, so every value the service stores reads as text: one character of label, then
+# numbers in base 64 (_DIGITS), two characters of weight, two of how many slots are personal,
+# then four per slot (24 bits hold the 20 of a slot).
+_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+_VALUE = {digit: value for value, digit in enumerate(_DIGITS)}
 _HEADER = 5
+_SLOT_DIGITS = 4
+
+
+def _digits(number: int, width: int) -> str:
+    return "".join(_DIGITS[(number >> (6 * at)) & 63] for at in reversed(range(width)))
+
+
+def _number(text: str) -> int:
+    value = 0
+    for digit in text:
+        value = value * 64 + _VALUE[digit]
+    return value
 
 
 def pack_record(label: str, found: Features) -> bytes:
     """Give what is kept of a learned comment: its label, weight and slots (no text)."""
     weight = comment_weight(found.count)
-    header = label.encode() + weight.to_bytes(2, "big") + len(found.personal).to_bytes(2, "big")
-    return header + b"".join(slot.to_bytes(3, "big") for slot in found.slots())
+    header = label + _digits(weight, 2) + _digits(len(found.personal), 2)
+    return (header + "".join(_digits(slot, _SLOT_DIGITS) for slot in found.slots())).encode()
 
 
 def record_label(record: bytes) -> str | None:
@@ -228,15 +244,17 @@ def record_label(record: bytes) -> str | None:
 
 def record_slots(record: bytes) -> list[int]:
     """Give every slot of a kept record."""
-    return [int.from_bytes(record[at : at + 3], "big") for at in range(_HEADER, len(record), 3)]
+    text = record.decode()
+    return [_number(text[at : at + _SLOT_DIGITS]) for at in range(_HEADER, len(text), _SLOT_DIGITS)]
 
 
 def without_personal(record: bytes) -> bytes:
     """Give a record with its personal slots taken out (what an erasure leaves learned)."""
     if not record:
         return b""
-    personal = int.from_bytes(record[3:5], "big")
-    return record[:3] + b"\x00\x00" + record[_HEADER + 3 * personal :]
+    text = record.decode()
+    personal = _number(text[3:5])
+    return (text[:3] + "00" + text[_HEADER + _SLOT_DIGITS * personal :]).encode()
 
 
 def shards_of(slots: Iterable[int]) -> list[int]:

@@ -91,7 +91,7 @@ class SpamFilterStore:
         value = self.client.hget(self.keys.spam_filter_records(), comment_id)
         if not value:
             return b""
-        return value if isinstance(value, bytes) else value.encode("latin-1")
+        return value if isinstance(value, bytes) else value.encode()
 
     @_guarded
     def replace(self, comment_id: str, expected: bytes, record: bytes, keep: bool = True) -> str:

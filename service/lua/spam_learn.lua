@@ -7,8 +7,9 @@
 -- ARGV[3] the new record ("" to unlearn)   ARGV[4] now (ms)   ARGV[5] records kept at most
 -- ARGV[6] the shard numbers of KEYS[4..], space separated
 -- ARGV[7] "1": keep the new record (it can be undone later); "0": learn it and keep no record
--- A record: 1 byte label (s or h), 2 bytes weight, 2 bytes number of personal slots, then
--- 3 bytes per slot. A slot's counts: "<spam weight>:<legitimate weight>:<comments>".
+-- A record (printable): 1 character of label (s or h), then base-64 numbers (DIGITS): 2 of
+-- weight, 2 of the number of personal slots, 4 per slot. A slot's counts: "<spam weight>:
+-- <legitimate weight>:<comments>".
 -- Returns "conflict", "unchanged" or "learned". Every key holds the {spam-filter} tag.
 local comment_id, expected, record = ARGV[1], ARGV[2], ARGV[3]
 if comment_id ~= '' then
@@ -28,18 +29,30 @@ for shard in string.gmatch(ARGV[6], '%d+') do
   index = index + 1
 end
 
+local DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_'
+local VALUE = {}
+for i = 1, 64 do
+  VALUE[string.byte(DIGITS, i)] = i - 1
+end
+local function number(text, from, to)
+  local value = 0
+  for i = from, to do
+    value = value * 64 + VALUE[string.byte(text, i)]
+  end
+  return value
+end
+
 local slots_used = 0
 local function apply(learned, sign)
   if learned == '' then
     return
   end
   local label = string.sub(learned, 1, 1)
-  local weight = string.byte(learned, 2) * 256 + string.byte(learned, 3)
+  local weight = number(learned, 2, 3)
   local class = label == 's' and 1 or 2
-  local count = (#learned - 5) / 3
+  local count = (#learned - 5) / 4
   for i = 0, count - 1 do
-    local a, b, c = string.byte(learned, 6 + 3 * i, 8 + 3 * i)
-    local slot = a * 65536 + b * 256 + c
+    local slot = number(learned, 6 + 4 * i, 9 + 4 * i)
     local key = shard_key[math.floor(slot / 128)]
     local field = tostring(slot % 128)
     local counts = {0, 0, 0}
