@@ -100,8 +100,10 @@ class SlotCounts:
     comments: int
 
 
-def _slot(feature: str) -> int:
-    return zlib.crc32(feature.encode()) & (SLOTS - 1)
+def _slots(found: Iterable[str]) -> list[int]:
+    """Hash features to their slots (CRC-32: fast, and evenly spread over the slots)."""
+    crc32, mask = zlib.crc32, SLOTS - 1
+    return [crc32(encoded) & mask for encoded in map(str.encode, found)]
 
 
 def _bucket(value: int) -> int:
@@ -147,10 +149,10 @@ def _text_features(body: str) -> list[str]:
     found += [f"s:{word[:STEM]}" for word in words if len(word) > STEM]
     found.append(f"chars:{_bucket(len(text))}")
     found.append(f"words:{_bucket(len(words))}")
-    letters = [char for char in text if char.isalpha()]
+    letters = sum(map(str.isalpha, text))
     if letters:
-        upper = sum(char.isupper() for char in letters)
-        found.append(f"caps:{4 * upper // len(letters)}")
+        upper = sum(map(str.isupper, text))
+        found.append(f"caps:{4 * upper // letters}")
     found.append(f"bangs:{_bucket(text.count('!'))}")
     if _HANDLE.search(text):
         found.append("handle")
@@ -173,9 +175,11 @@ def features(name: str, body: str, website: str | None = None, email: str = "") 
     domain = email.rpartition("@")[2].casefold()
     if domain:
         personal.append(f"email-domain:{domain}")
-    personal_slots = tuple(dict.fromkeys(map(_slot, personal)))
+    personal_slots = tuple(dict.fromkeys(_slots(personal)))
     taken = set(personal_slots)
-    general_slots = tuple(slot for slot in dict.fromkeys(map(_slot, general)) if slot not in taken)
+    general_slots = tuple(
+        slot for slot in dict.fromkeys(_slots(dict.fromkeys(general))) if slot not in taken
+    )
     return Features(personal_slots, general_slots[: max(0, MAX_FEATURES - len(personal_slots))])
 
 
