@@ -73,3 +73,12 @@ def test_the_rule_says_at_start_when_it_is_off(caplog: pytest.LogCaptureFixture)
     model = OffensiveLanguage.load(0.9)
     assert model is not None
     assert model.score(ABUSIVE) > 0.9 > 0.1 > model.score(CIVIL)
+
+
+def test_the_service_scores_as_the_library_does() -> None:
+    from profanity_check import predict_prob
+
+    model = OffensiveLanguage.load(0.9)
+    assert model is not None
+    for text in (ABUSIVE, CIVIL, "What a stupid decision by the council."):
+        assert model.score(text) == pytest.approx(float(predict_prob([text])[0]), abs=1e-9)
