@@ -13,11 +13,11 @@ $(SERVICE_INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[offensive]'
 	touch $@
 
 $(DEV_INSTALLED): $(SERVICE_INSTALLED)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[offensive,dev]'
 	touch $@
 
 install: $(DEV_INSTALLED)

@@ -19,6 +19,7 @@ from service.keys import Keys
 from service.moderation import ModerationService, SiteRules
 from service.moderators import Moderators
 from service.observability import configure_logging, register_observability
+from service.offensive import OffensiveLanguage
 from service.privacy import Privacy
 from service.rate_limits import RateLimits
 from service.reports import Reports
@@ -26,6 +27,8 @@ from service.request_limits import register_request_limits
 from service.routes import data_rights, health, moderation, pages, public, reports
 from service.routes.converters import register_converters
 from service.settings import Settings, load_settings
+from service.spam_filter_store import SpamFilterStore
+from service.spam_learning import SpamFilter
 from service.store import Store
 from service.topology import RedisClient, Timeouts, connect
 
@@ -47,6 +50,7 @@ class Services:
     site_rules: SiteRules
     data_rights: DataRights
     reports: Reports
+    spam_filter: SpamFilter
 
 
 def create_redis(settings: Settings) -> RedisClient:
@@ -89,6 +93,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         events=wants_events,
         durability=settings.durability,
     )
+    spam_filter = SpamFilter(
+        store,
+        SpamFilterStore(store.client, Keys(settings.key_prefix)),
+        privacy,
+        settings.filter_min_samples,
+    )
     app.extensions[EXTENSION] = Services(
         settings=settings,
         store=store,
@@ -105,8 +115,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                 ),
             ),
             settings.page_cache_size,
+            spam_filter,
+            OffensiveLanguage.load(settings.offensive_threshold),
         ),
-        moderation=ModerationService(store, privacy),
+        moderation=ModerationService(store, privacy, spam_filter),
         idempotency=IdempotentSubmissions(store),
         moderators=Moderators(
             store,
@@ -119,7 +131,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             ),
         ),
         site_rules=SiteRules(store, privacy, settings),
-        data_rights=DataRights(store, privacy, settings),
+        data_rights=DataRights(store, privacy, settings, spam_filter=spam_filter),
         reports=Reports(
             store,
             privacy,
@@ -131,6 +143,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                 settings.redis_socket_timeout,
             ),
         ),
+        spam_filter=spam_filter,
     )
 
     api = Api(app)

@@ -9,6 +9,9 @@
 7. Honeypot field filled: stored as spam (the usual 202).
 8. Disallowed words in name, email, website or text: stored as spam.
 9. Moderation words, or `max_links` links or more: held for review with the reason.
+9a. The learning spam filter (service/spam_learning.py): a score at or above `spam_threshold`
+    files the comment as spam, at or above `hold_threshold` holds it ("spam filter: 0.87").
+9b. Offensive language (service/offensive.py): a score above `offensive_threshold`: held.
 10. Trusted commenters (`trusted_after_approved` approved comments): published at once.
 11. Moderation mode: `all` holds everything, `trusted` applies rule 10, `off` publishes.
 12. Queue cap: with `max_pending` comments waiting, new comments that would wait are refused (503);
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
@@ -70,12 +75,28 @@ class Candidate:
     ip_hash: str
 
 
+@dataclass(frozen=True)
+class ContentScores:
+    """What the learning spam filter and the offensive-language model make of a submission
+    (None: no score, the filter abstains or the rule is off)."""
+
+    spam: float | None = None
+    offensive: float | None = None
+
+
 @dataclass
 class Verdict:
     """Where the rules put a comment, and every reason a rule gave."""
 
     status: Status
     reasons: list[str] = field(default_factory=list)
+    spam_score: float | None = None
+    offensive_score: float | None = None
+
+
+def shown_score(score: float) -> str:
+    """Give a score as moderators read it, two decimals, never rounded up past a threshold."""
+    return f"{math.floor(score * 100) / 100:.2f}"
 
 
 def duplicate_fingerprint(
@@ -112,8 +133,16 @@ class Admission:
             return 0
         return self.settings.flood_interval * 1000
 
-    def judge(self, candidate: Candidate, facts: AdmissionFacts, *, dry_run: bool) -> Verdict:
-        """Run the rules in order; raise Refused, or give the comment's state and reasons."""
+    def judge(
+        self,
+        candidate: Candidate,
+        facts: AdmissionFacts,
+        *,
+        dry_run: bool,
+        scores: Callable[[], ContentScores] | None = None,
+    ) -> Verdict:
+        """Run the rules in order; raise Refused, or give the comment's state and reasons.
+        `scores` is called only for a submission the rules before it let through."""
         verdict = Verdict(Status.PENDING)
         self._closed(facts)
         self._blocked(candidate, facts, verdict)
@@ -131,6 +160,8 @@ class Admission:
             raise Refused(HTTPStatus.CONFLICT, DUPLICATE_MESSAGE, "duplicate")
         if verdict.status is not Status.SPAM:
             self._content(candidate, verdict)
+        if verdict.status is not Status.SPAM and scores is not None:
+            self._scored(scores(), verdict)
         if verdict.status is not Status.SPAM:
             self._publication(facts, verdict)
         if verdict.status is Status.PENDING and facts.pending >= self.settings.max_pending:
@@ -219,6 +250,19 @@ class Admission:
         links = count_links(candidate.body)
         if self.settings.max_links and links >= self.settings.max_links:
             verdict.reasons.append(f"{links} links (holding at {self.settings.max_links})")
+
+    def _scored(self, scores: ContentScores, verdict: Verdict) -> None:
+        """Apply the learning spam filter's score, then the offensive-language score."""
+        verdict.spam_score = scores.spam
+        verdict.offensive_score = scores.offensive
+        if scores.spam is not None and scores.spam >= self.settings.hold_threshold:
+            verdict.reasons.append(f"spam filter: {shown_score(scores.spam)}")
+            if scores.spam >= self.settings.spam_threshold:
+                verdict.status = Status.SPAM
+                return
+        threshold = self.settings.offensive_threshold
+        if threshold > 0 and scores.offensive is not None and scores.offensive > threshold:
+            verdict.reasons.append(f"offensive language: {shown_score(scores.offensive)}")
 
     def _publication(self, facts: AdmissionFacts, verdict: Verdict) -> None:
         mode = facts.article.get("moderation_mode") or self.settings.moderation_mode

@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -24,6 +25,7 @@ from service.topology import RedisClient, TopologyError
 
 if TYPE_CHECKING:
     from service import Services
+    from service.migration import SourceComment
     from service.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -488,7 +490,65 @@ def export_comments(path: str | None) -> int:
     return 0
 
 
-def import_file(kind: str, path: str, map_file: str | None = None, dry_run: bool = False) -> int:
+def read_training_file(path: Path) -> list[tuple[str, bool]]:
+    """Read labelled texts from a CSV with CONTENT and CLASS (1 = spam, 0 = not) columns, the
+    YouTube Spam Collection's format; raise ValueError naming the first bad line."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as source:
+            rows = csv.DictReader(source)
+            missing = {"CONTENT", "CLASS"} - set(rows.fieldnames or ())
+            if missing:
+                raise ValueError(f"no {' or '.join(sorted(missing))} column")
+            examples = []
+            for row in rows:
+                label = (row["CLASS"] or "").strip()
+                if label not in ("0", "1"):
+                    raise ValueError(f"line {rows.line_num}: CLASS must be 0 or 1")
+                if (row["CONTENT"] or "").strip():
+                    examples.append((row["CONTENT"], label == "1"))
+    except UnicodeDecodeError as error:
+        raise ValueError("not UTF-8 text") from error
+    except csv.Error as error:
+        raise ValueError(f"not a CSV file ({error})") from error
+    if not examples:
+        raise ValueError("no labelled rows")
+    return examples
+
+
+def train(path: str) -> int:
+    """Teach the spam filter labelled texts from a CSV file."""
+    from service.store import StoreUnavailable
+
+    try:
+        examples = read_training_file(Path(path))
+    except OSError as error:
+        print(f"news-comments: {path}: cannot be read ({error.strerror or error})", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"news-comments: {path}: {error}", file=sys.stderr)
+        return 1
+    with command_services() as services:
+        try:
+            report = services.spam_filter.train(examples)
+        except StoreUnavailable as error:
+            print(f"news-comments: {path}: Redis did not answer ({error})", file=sys.stderr)
+            return 1
+    print(
+        f"The spam filter learned {report.spam} spam and {report.legitimate} legitimate "
+        f"comment(s) from {path}."
+    )
+    return 0
+
+
+def import_file(
+    kind: str,
+    path: str,
+    map_file: str | None = None,
+    dry_run: bool = False,
+    learn: bool = False,
+) -> int:
     """Import comments from an export of ours, WordPress, Disqus or Isso; print a report.
 
     A file the command cannot read ends with one line naming it and the problem, and status 1.
@@ -497,7 +557,7 @@ def import_file(kind: str, path: str, map_file: str | None = None, dry_run: bool
     from service.store import StoreUnavailable
 
     try:
-        report_lines = _import(kind, Path(path), map_file, dry_run)
+        report_lines = _import(kind, Path(path), map_file, dry_run, learn)
     except UnreadableExport as error:
         print(f"news-comments: {error}", file=sys.stderr)
         return 1
@@ -512,7 +572,9 @@ def import_file(kind: str, path: str, map_file: str | None = None, dry_run: bool
     return 0
 
 
-def _import(kind: str, path: Path, map_file: str | None, dry_run: bool) -> list[str]:
+def _import(
+    kind: str, path: Path, map_file: str | None, dry_run: bool, learn: bool = False
+) -> list[str]:
     """Run one import and give its report's lines."""
     from service.migration import Report, UnreadableExport
     from service.migration.addresses import ArticleMap
@@ -521,6 +583,7 @@ def _import(kind: str, path: Path, map_file: str | None, dry_run: bool) -> list[
     from service.migration.writer import import_comments
 
     articles = ArticleMap.read(Path(map_file)) if map_file else ArticleMap()
+    imported_ids: list[str] = []
     with command_services() as services:
         if kind == "jsonl":
             with path.open(encoding="utf-8") as lines:
@@ -531,6 +594,8 @@ def _import(kind: str, path: Path, map_file: str | None, dry_run: bool) -> list[
         try:
             with import_progress(kind, path) as (groups_of, progress):
                 groups = groups_of(report, articles)
+                if learn and not dry_run:
+                    groups = _noting_ids(kind, groups, imported_ids)
                 import_comments(
                     services.store,
                     services.comments.privacy,
@@ -548,7 +613,25 @@ def _import(kind: str, path: Path, map_file: str | None, dry_run: bool) -> list[
                     "(run again once it is fixed: nothing comes in twice)",
                 ) from error
             raise
-    return report.lines(dry_run)
+        taught = services.spam_filter.learn_comments(imported_ids) if imported_ids else 0
+    report_lines = report.lines(dry_run)
+    if learn and not dry_run:
+        report_lines.append(f"the spam filter learned {taught} comment(s) from their states")
+    return report_lines
+
+
+def _noting_ids(
+    kind: str, groups: Iterable[Sequence[SourceComment]], noted: list[str]
+) -> Iterator[Sequence[SourceComment]]:
+    """Pass the groups on, noting the id each of their comments gets."""
+    from service.migration.writer import comment_id_for
+
+    for group in groups:
+        for item in group:
+            created = item.created if item.created.tzinfo else item.created.replace(tzinfo=UTC)
+            created_ms = max(int(created.timestamp() * 1000), 0)
+            noted.append(comment_id_for(kind, item.article_id, item.source_id, created_ms))
+        yield group
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -599,10 +682,19 @@ def main(argv: list[str] | None = None) -> int:
             help="CSV of source,article_id rows: the site's own ids for the export's addresses",
         )
         importing.add_argument(
+            "--learn",
+            action="store_true",
+            help="teach the spam filter the imported states (spam, approved = legitimate)",
+        )
+        importing.add_argument(
             "--dry-run",
             action="store_true",
             help="print per article what would come in and what is skipped; write nothing",
         )
+    training = commands.add_parser(
+        "train", help="teach the spam filter labelled texts: a CSV with CONTENT and CLASS columns"
+    )
+    training.add_argument("file")
     commands.add_parser(
         "migrate-keys",
         help="move data from the layout before buckets to today's (safe to re-run)",
@@ -618,7 +710,10 @@ def main(argv: list[str] | None = None) -> int:
             arguments.file,
             getattr(arguments, "map", None),
             getattr(arguments, "dry_run", False),
+            getattr(arguments, "learn", False),
         )
+    if arguments.command == "train":
+        return train(arguments.file)
     if arguments.command == "notify":
         return notify(arguments.once)
     if arguments.command == "moderators":

@@ -19,6 +19,7 @@ from service.admission import (
     FLOOD_MESSAGE,
     Admission,
     Candidate,
+    ContentScores,
     Refused,
     Verdict,
     duplicate_fingerprint,
@@ -27,7 +28,9 @@ from service.errors import CommentNotFound, InvalidField
 from service.keys import article_bucket
 from service.models import Comment, PrivateData, Status, anchor_for_reply
 from service.observability import SUBMISSIONS
+from service.offensive import OffensiveLanguage
 from service.privacy import Privacy
+from service.spam_learning import SpamFilter
 from service.store import Locator, Outcome, Store, Thread
 from service.text import render_body
 
@@ -117,11 +120,19 @@ class CommentService:
     """What readers do: submit replies and read published ones."""
 
     def __init__(
-        self, store: Store, privacy: Privacy, admission: Admission, page_cache_size: int = 2048
+        self,
+        store: Store,
+        privacy: Privacy,
+        admission: Admission,
+        page_cache_size: int = 2048,
+        spam_filter: SpamFilter | None = None,
+        offensive: OffensiveLanguage | None = None,
     ) -> None:
         self.store = store
         self.privacy = privacy
         self.admission = admission
+        self.spam_filter = spam_filter
+        self.offensive = offensive
         self._cached_page = functools.lru_cache(maxsize=page_cache_size)(
             self._render_page_of_version
         )
@@ -251,6 +262,8 @@ class CommentService:
                 "message": refusal.message,
                 "reasons": [refusal.rule],
                 "retry_after": refusal.retry_after,
+                "spam_score": None,
+                "offensive_score": None,
             }
         published = verdict.status is Status.APPROVED
         return {
@@ -259,6 +272,8 @@ class CommentService:
             "message": PUBLISHED if published else AWAITING_MODERATION,
             "reasons": verdict.reasons,
             "retry_after": None,
+            "spam_score": verdict.spam_score,
+            "offensive_score": verdict.offensive_score,
         }
 
     def _candidate(self, article_id: str, submission: Submission) -> tuple[Candidate, str]:
@@ -295,7 +310,20 @@ class CommentService:
             # The set may still hold comments decided since: count only those still waiting.
             live = self.store.pending_from(candidate.ip_hash)
             facts = dataclasses.replace(facts, network_pending=live)
-        return self.admission.judge(candidate, facts, dry_run=dry_run)
+        return self.admission.judge(
+            candidate, facts, dry_run=dry_run, scores=lambda: self._scores(candidate)
+        )
+
+    def _scores(self, candidate: Candidate) -> ContentScores:
+        """Score a submission with the learning spam filter and the offensive-language model."""
+        spam = offensive = None
+        if self.spam_filter is not None:
+            spam = self.spam_filter.score(
+                candidate.name, candidate.body, candidate.website, candidate.email
+            )
+        if self.offensive is not None:
+            offensive = self.offensive.score(f"{candidate.name}\n{candidate.body}")
+        return ContentScores(spam, offensive)
 
     def _raise_for(self, outcome: Outcome) -> None:
         """Raise what the store script refused: races the first checks could not see."""

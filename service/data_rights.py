@@ -18,6 +18,7 @@ from service.moderation import moderator_view
 from service.privacy import Privacy, PrivateDataError
 from service.reports_store import ReportsStore
 from service.settings import ERASE_MODES, Settings
+from service.spam_learning import SpamFilter
 from service.store import Locator, Store
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,14 @@ class DataRights:
     """Export, erasure and retention of readers' personal data."""
 
     def __init__(
-        self, store: Store, privacy: Privacy, settings: Settings, batch: int = 500
+        self,
+        store: Store,
+        privacy: Privacy,
+        settings: Settings,
+        batch: int = 500,
+        spam_filter: SpamFilter | None = None,
     ) -> None:
+        self.spam_filter = spam_filter
         self.store = store
         self.rights_store = DataRightsStore(store)
         self.reports = ReportsStore(store)
@@ -124,6 +131,9 @@ class DataRights:
         # Each step takes its comments out of the index, so this ends; a comment the same
         # reader posts meanwhile is erased too.
         while comment_ids := self.rights_store.comment_ids(email_hash, self.batch):
+            if self.spam_filter is not None:
+                # What the filter learned from them keeps nothing that identifies the reader.
+                self.spam_filter.forget_reader(comment_ids)
             locators = self.store.locate_many(comment_ids)
             for comment_id, locator in zip(comment_ids, locators, strict=True):
                 if locator is not None and self._erase_one(

@@ -253,6 +253,23 @@ class Keys:
         """Prefix of the rate limiter's keys counting readers' reports per client."""
         return f"{self.prefix}:report-limits"
 
+    # --- the learning spam filter (service/spam_filter_store.py): one `{spam-filter}` tag ---
+    def spam_filter_shard(self, shard: int) -> str:
+        """Hash of up to 128 feature slots (by slot within the shard) to their learned counts."""
+        return f"{self.prefix}:{{spam-filter}}:slots:{shard}"
+
+    def spam_filter_totals(self) -> str:
+        """Hash of what the spam filter learned overall: comments and weights per class."""
+        return f"{self.prefix}:{{spam-filter}}:totals"
+
+    def spam_filter_records(self) -> str:
+        """Hash of comment id to what the spam filter learned from it (label and slots only)."""
+        return f"{self.prefix}:{{spam-filter}}:records"
+
+    def spam_filter_record_order(self) -> str:
+        """Sorted set of the comment ids with a learned record, scored by when it was learned."""
+        return f"{self.prefix}:{{spam-filter}}:record-order"
+
 
 # Bucket-wide names in the layout before buckets, under the `{global}` tag; every other name
 # there belonged to an article whose id was "global".
@@ -298,7 +315,7 @@ class LegacyKeys:
         if not key.startswith(start) or "}:" not in key[len(start) :]:
             return None
         tag, _, rest = key[len(start) :].partition("}:")
-        if tag in bucket_tags() or tag in ("site", "webhooks"):
+        if tag in bucket_tags() or tag in ("site", "webhooks", "spam-filter"):
             return None
         if tag == "global" and rest.startswith(_LEGACY_SITE_WIDE):
             return "", rest

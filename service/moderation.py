@@ -18,7 +18,8 @@ from service.privacy import Privacy, PrivateDataError
 from service.reports import with_reports
 from service.reports_store import ReportsStore
 from service.settings import Settings
-from service.store import Locator, Store
+from service.spam_learning import SpamFilter
+from service.store import Locator, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 AUDIT_BATCH = 200
@@ -65,10 +66,13 @@ AUDIT_SCAN_LIMIT = 20_000
 class ModerationService:
     """What moderators do with submitted comments."""
 
-    def __init__(self, store: Store, privacy: Privacy) -> None:
+    def __init__(
+        self, store: Store, privacy: Privacy, spam_filter: SpamFilter | None = None
+    ) -> None:
         self.store = store
         self.privacy = privacy
         self.reports = ReportsStore(store)
+        self.spam_filter = spam_filter
 
     def queue(
         self,
@@ -179,7 +183,18 @@ class ModerationService:
                 previous,
                 decision.status,
             )
+        self._learn(locator.article_id, comment_id)
         return self._read(comment_id, locator)
+
+    def _learn(self, article_id: str, comment_id: str) -> None:
+        """Teach the spam filter what a comment's state now says; a filter that cannot reach
+        its store never fails the decision, which is already taken."""
+        if self.spam_filter is None:
+            return
+        try:
+            self.spam_filter.learn_comment(article_id, comment_id)
+        except StoreUnavailable:
+            log.warning("comment %s: the spam filter did not learn this decision", comment_id)
 
     def decide_many(
         self,
@@ -203,6 +218,7 @@ class ModerationService:
             found = outcome != "missing"
             if found and locator is not None:
                 decided.append((comment_id, locator))
+                self._learn(locator.article_id, comment_id)
             results.append(
                 {
                     "id": comment_id,

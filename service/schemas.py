@@ -606,6 +606,14 @@ class RuleCheckResultSchema(Schema):
     message = fields.String(required=True)
     reasons = fields.List(fields.String(), required=True)
     retry_after = fields.Integer(allow_none=True)
+    spam_score = fields.Float(
+        allow_none=True,
+        metadata={"description": "The learning spam filter's score, 0 to 1 (null: it abstains)."},
+    )
+    offensive_score = fields.Float(
+        allow_none=True,
+        metadata={"description": "The offensive-language score, 0 to 1 (null: the rule is off)."},
+    )
 
 
 # --- `news-comments import` of our own JSON-lines export -----------------------------------------

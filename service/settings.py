@@ -85,6 +85,14 @@ class Settings:
     # network cannot fill the queue for everyone (0: no share).
     max_pending_per_network: int = 1000
     purge_after_days: int = 30
+    # The learning spam filter (service/spam_learning.py): a score at or above spam_threshold
+    # files a comment as spam, at or above hold_threshold holds it; it abstains until it has
+    # learned filter_min_samples comments of each kind.
+    spam_threshold: float = 0.9
+    hold_threshold: float = 0.5
+    filter_min_samples: int = 50
+    # Offensive language (service/offensive.py): a score above it holds a comment (0: off).
+    offensive_threshold: float = 0.9
     log_level: str = "INFO"
     # The bearer token Prometheus presents for /metrics; without one, production hides /metrics.
     metrics_token: str = ""
@@ -312,6 +320,10 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("report_threshold must be 0 (never) or more")
     if not 1 <= settings.ipv6_prefix_length <= 128:
         raise SettingsError("ipv6_prefix_length must be between 1 and 128")
+    if not 0 <= settings.hold_threshold <= settings.spam_threshold <= 1:
+        raise SettingsError("hold_threshold and spam_threshold: 0 <= hold <= spam <= 1")
+    if settings.filter_min_samples < 1 or not 0 <= settings.offensive_threshold < 1:
+        raise SettingsError("filter_min_samples must be 1 or more, offensive_threshold in [0, 1)")
     try:
         for network in settings.trusted_proxies:
             ipaddress.ip_network(network, strict=False)

@@ -605,10 +605,13 @@ def make_dry_run(target: str) -> list[str]:
 
 def test_make_run_installs_only_the_service_and_make_test_the_dev_tools_too() -> None:
     run_installs = [line for line in make_dry_run("run") if "pip install" in line]
-    assert any(line.endswith("install --quiet -e .") for line in run_installs), run_installs
-    assert not any("[dev]" in line for line in run_installs), run_installs
+    # The service with its offensive-language extra, never the dev tools.
+    assert any(line.endswith("install --quiet -e '.[offensive]'") for line in run_installs), (
+        run_installs
+    )
+    assert not any("dev]" in line for line in run_installs), run_installs
     test_commands = make_dry_run("test")
-    assert any("pip install" in line and "'.[dev]'" in line for line in test_commands)
+    assert any("pip install" in line and "'.[offensive,dev]'" in line for line in test_commands)
     assert test_commands[-1].endswith("pytest")
 
 

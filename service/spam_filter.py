@@ -1,0 +1,266 @@
+"""The learning spam filter's features and arithmetic: pure, no I/O.
+
+A comment becomes a set of features (words, word pairs, word starts, links and their domains,
+the shape of its text, the words of the name, the website's and the email's domain), each hashed
+to one of `SLOTS` slots: the filter never keeps a feature in clear, and its memory is bounded
+whatever the vocabulary of the site.
+
+The model is a complement-style naive Bayes (Rennie et al., "Tackling the Poor Assumptions of
+Naive Bayes Text Classifiers", ICML 2003): each learned comment adds 1/sqrt(its number of
+features) to its slots' weight for its class, so long comments do not outvote short ones; a
+comment is scored by the log-ratio of its slots' smoothed class frequencies, weighted by their
+inverse document frequency and normalized by the comment's length. Every quantity is a sum over
+learned comments, so unlearning one subtracts exactly what it added.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import unicodedata
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# Features are hashed to 2**20 slots; a slot's counts live in shard `slot >> SHARD_BITS`, 128
+# slots a shard, so each shard stays a compact Redis hash (listpack) of at most 128 fields.
+SLOT_BITS = 20
+SLOTS = 1 << SLOT_BITS
+SHARD_BITS = 7
+SHARD_SIZE = 1 << SHARD_BITS
+# A learned comment adds WEIGHT_SCALE/sqrt(features) to each of its slots (integers: exact undo).
+WEIGHT_SCALE = 1000
+# Additive smoothing of the class frequencies.
+ALPHA = 1.0
+# The most features one comment gives (a very long text keeps its first ones).
+MAX_FEATURES = 400
+# Words longer than this are not words (hashes, base64, runs of one letter).
+MAX_WORD = 30
+# A word longer than this also gives its first STEM letters: subscribe, subscribed, subscribing.
+STEM = 4
+
+SPAM = "s"
+HAM = "h"
+LABELS = (SPAM, HAM)
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_TAG = re.compile(r"<[^>]*>")
+_HREF = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+_TLDS = (
+    "com|net|org|info|biz|io|co|me|tv|ly|gl|to|be|us|uk|de|fr|ru|cn|in|br|pl|nl|it|es|eu|"
+    "xyz|online|site|club|top|shop|store|app|news|link|click|live|pro|ws|cc|tk"
+)
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"']+"
+    rf"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:{_TLDS})\b(?:/[^\s<>\"']*)?",
+    re.IGNORECASE,
+)
+_HANDLE = re.compile(r"(?:^|\s)@\w")
+_HASHTAG = re.compile(r"(?:^|\s)#\w")
+
+
+@dataclass(frozen=True)
+class Features:
+    """A comment's feature slots: those about the reader (name, website, email domain), which
+    an erasure forgets, and the others."""
+
+    personal: tuple[int, ...]
+    general: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        """Give the number of distinct slots."""
+        return len(self.personal) + len(self.general)
+
+    def slots(self) -> tuple[int, ...]:
+        """Give every slot, personal ones first."""
+        return self.personal + self.general
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What the filter has learned overall: comments and summed weights per class, and the
+    number of slots in use."""
+
+    spam_comments: int = 0
+    ham_comments: int = 0
+    spam_weight: int = 0
+    ham_weight: int = 0
+    slots_used: int = 0
+
+
+@dataclass(frozen=True)
+class SlotCounts:
+    """One slot's learned weight per class, and the number of learned comments that have it."""
+
+    spam_weight: int
+    ham_weight: int
+    comments: int
+
+
+def _slots(found: Iterable[str]) -> list[int]:
+    """Hash features to their slots (CRC-32: fast, and evenly spread over the slots)."""
+    crc32, mask = zlib.crc32, SLOTS - 1
+    return [crc32(encoded) & mask for encoded in map(str.encode, found)]
+
+
+def _bucket(value: int) -> int:
+    """Give a count's order of magnitude (0, 1, 2-3, 4-7, …)."""
+    return (value + 1).bit_length() - 1
+
+
+def _domain_features(prefix: str, address: str) -> list[str]:
+    """Give a link's host, its registrable part (the last two labels) and its top-level domain."""
+    target = address if "://" in address else f"http://{address}"
+    try:
+        parts = urlsplit(target)
+        host = (parts.hostname or "").removeprefix("www.")
+    except ValueError:
+        return [f"{prefix}bad"]
+    labels = host.split(".")
+    found = [f"{prefix}host:{host}", f"{prefix}domain:{'.'.join(labels[-2:])}"]
+    if len(labels) > 1:
+        found.append(f"{prefix}tld:{labels[-1]}")
+    return found
+
+
+def _text_features(body: str) -> list[str]:
+    text = html.unescape(body)
+    links = _HREF.findall(text)
+    text = unicodedata.normalize("NFKC", _TAG.sub(" ", text)).replace("\ufeff", "")
+    links += _URL.findall(text)
+    found: list[str] = []
+    for link in links:
+        found += _domain_features("link-", link)
+        path = urlsplit(link if "://" in link else f"http://{link}").path
+        found += [f"link-path:{word}" for word in _WORD.findall(path.casefold())[:8]]
+    if links:
+        found.append("link")
+    found.append(f"links:{_bucket(len(links))}")
+    words = [
+        "#" if word.isdigit() else word
+        for word in (match.casefold() for match in _WORD.findall(_URL.sub(" ", text)))
+        if len(word) <= MAX_WORD
+    ]
+    found += [f"w:{word}" for word in words]
+    found += [f"p:{first} {second}" for first, second in zip(words, words[1:], strict=False)]
+    found += [f"s:{word[:STEM]}" for word in words if len(word) > STEM]
+    found.append(f"chars:{_bucket(len(text))}")
+    found.append(f"words:{_bucket(len(words))}")
+    letters = sum(map(str.isalpha, text))
+    if letters:
+        upper = sum(map(str.isupper, text))
+        found.append(f"caps:{4 * upper // letters}")
+    found.append(f"bangs:{_bucket(text.count('!'))}")
+    if _HANDLE.search(text):
+        found.append("handle")
+    if _HASHTAG.search(text):
+        found.append("hashtag")
+    return found
+
+
+def features(name: str, body: str, website: str | None = None, email: str = "") -> Features:
+    """Give a comment's feature slots; of the email only its domain is looked at."""
+    general = _text_features(body)
+    name_words = [word.casefold() for word in _WORD.findall(name)]
+    general.append(f"name-words:{min(len(name_words), 4)}")
+    if any(char.isdigit() for char in name):
+        general.append("name-digits")
+    personal = [f"name:{word}" for word in name_words]
+    if website:
+        general.append("website")
+        personal += _domain_features("website-", website)
+    domain = email.rpartition("@")[2].casefold()
+    if domain:
+        personal.append(f"email-domain:{domain}")
+    personal_slots = tuple(dict.fromkeys(_slots(personal)))
+    taken = set(personal_slots)
+    general_slots = tuple(
+        slot for slot in dict.fromkeys(_slots(dict.fromkeys(general))) if slot not in taken
+    )
+    return Features(personal_slots, general_slots[: max(0, MAX_FEATURES - len(personal_slots))])
+
+
+def comment_weight(feature_count: int) -> int:
+    """Give the weight one learned comment adds to each of its slots."""
+    return max(1, round(WEIGHT_SCALE / math.sqrt(max(feature_count, 1))))
+
+
+def spam_probability(totals: Totals, counts: Sequence[SlotCounts | None]) -> float:
+    """Score a comment from its slots' learned counts: 0 (legitimate) to 1 (spam)."""
+    vocabulary = ALPHA * max(totals.slots_used, 1)
+    spam_norm = math.log(totals.spam_weight / WEIGHT_SCALE + vocabulary)
+    ham_norm = math.log(totals.ham_weight / WEIGHT_SCALE + vocabulary)
+    learned = totals.spam_comments + totals.ham_comments + 1
+    weighted = 0.0
+    squares = 0.0
+    for slot in counts:
+        if slot is None or slot.comments <= 0:
+            continue
+        ratio = (
+            math.log(slot.spam_weight / WEIGHT_SCALE + ALPHA)
+            - math.log(slot.ham_weight / WEIGHT_SCALE + ALPHA)
+            - spam_norm
+            + ham_norm
+        )
+        rarity = math.log(learned / (slot.comments + 0.5))
+        weighted += rarity * ratio
+        squares += rarity * rarity
+    if squares == 0.0:
+        return 0.5
+    return 1.0 / (1.0 + math.exp(-weighted / math.sqrt(squares)))
+
+
+# --- what the store keeps per learned comment ------------------------------------------------
+# Printable, so every value the service stores reads as text: one character of label, then
+# numbers in base 64 (_DIGITS), two characters of weight, two of how many slots are personal,
+# then four per slot (24 bits hold the 20 of a slot).
+_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+_VALUE = {digit: value for value, digit in enumerate(_DIGITS)}
+_HEADER = 5
+_SLOT_DIGITS = 4
+
+
+def _digits(number: int, width: int) -> str:
+    return "".join(_DIGITS[(number >> (6 * at)) & 63] for at in reversed(range(width)))
+
+
+def _number(text: str) -> int:
+    value = 0
+    for digit in text:
+        value = value * 64 + _VALUE[digit]
+    return value
+
+
+def pack_record(label: str, found: Features) -> bytes:
+    """Give what is kept of a learned comment: its label, weight and slots (no text)."""
+    weight = comment_weight(found.count)
+    header = label + _digits(weight, 2) + _digits(len(found.personal), 2)
+    return (header + "".join(_digits(slot, _SLOT_DIGITS) for slot in found.slots())).encode()
+
+
+def record_label(record: bytes) -> str | None:
+    """Give the label of a kept record, or None for no record."""
+    return record[:1].decode() if record else None
+
+
+def record_slots(record: bytes) -> list[int]:
+    """Give every slot of a kept record."""
+    text = record.decode()
+    return [_number(text[at : at + _SLOT_DIGITS]) for at in range(_HEADER, len(text), _SLOT_DIGITS)]
+
+
+def without_personal(record: bytes) -> bytes:
+    """Give a record with its personal slots taken out (what an erasure leaves learned)."""
+    if not record:
+        return b""
+    text = record.decode()
+    personal = _number(text[3:5])
+    return (text[:3] + "00" + text[_HEADER + _SLOT_DIGITS * personal :]).encode()
+
+
+def shards_of(slots: Iterable[int]) -> list[int]:
+    """Give the shards holding some slots, in order."""
+    return sorted({slot >> SHARD_BITS for slot in slots})

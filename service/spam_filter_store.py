@@ -1,0 +1,144 @@
+"""The spam filter's Redis calls: read a comment's slot counts, learn and unlearn atomically.
+
+Every key carries the `{spam-filter}` hash tag (see `service.keys`), so each step below touches
+one hash slot and works on a Redis Cluster. What the filter keeps:
+
+* `slots:<shard>`: 8192 hashes of at most 128 fields each (compact listpacks), slot within the
+  shard -> "<spam weight>:<legitimate weight>:<comments>". At most 2**20 slots in all.
+* `totals`: learned comments and summed weights per class, and the number of slots in use.
+* `records` and `record-order`: for each of the `MAX_RECORDS` most recently learned comments, its
+  label and slots (never its text), so a reversed decision subtracts exactly what it added.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+from redis.cluster import RedisCluster
+
+from service.keys import Keys
+from service.spam_filter import (
+    SHARD_BITS,
+    SHARD_SIZE,
+    SlotCounts,
+    Totals,
+    record_slots,
+    shards_of,
+)
+from service.store import _guarded
+from service.topology import RedisClient
+
+# Learned comments whose record is kept (and whose label a reversed decision can undo).
+MAX_RECORDS = 50_000
+LEARN_ATTEMPTS = 5
+
+
+def _script(name: str) -> str:
+    return resources.files("service").joinpath("lua", f"{name}.lua").read_text()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class SpamFilterStore:
+    """Read and change what the spam filter learned; knows nothing of HTTP."""
+
+    def __init__(self, client: RedisClient, keys: Keys, max_records: int = MAX_RECORDS) -> None:
+        self.client = client
+        self.keys = keys
+        self.max_records = max_records
+        self._learn = client.register_script(_script("spam_learn"))
+        self._counts = client.register_script(_script("spam_counts"))
+
+    @_guarded
+    def counts(self, slots: Sequence[int]) -> tuple[Totals, list[SlotCounts | None]]:
+        """Read the totals and some slots' counts in one round trip (a read-only script)."""
+        by_shard: dict[int, list[int]] = {}
+        for slot in slots:
+            by_shard.setdefault(slot >> SHARD_BITS, []).append(slot)
+        shards = sorted(by_shard)
+        answer = self._counts(
+            keys=[
+                self.keys.spam_filter_totals(),
+                *(self.keys.spam_filter_shard(shard) for shard in shards),
+            ],
+            args=[" ".join(str(slot % SHARD_SIZE) for slot in by_shard[shard]) for shard in shards],
+        )
+        totals = Totals(*(int(value or 0) for value in answer[:5]))
+        found: list[SlotCounts | None] = []
+        for value in answer[5:]:
+            if value is None:
+                found.append(None)
+                continue
+            spam, ham, comments = _text(value).split(":")
+            found.append(SlotCounts(int(spam), int(ham), int(comments)))
+        return totals, found
+
+    @_guarded
+    def totals(self) -> Totals:
+        """Read what the filter learned overall."""
+        fields = ("spam_comments", "ham_comments", "spam_weight", "ham_weight", "slots_used")
+        values = self.client.hmget(self.keys.spam_filter_totals(), fields)
+        return Totals(*(int(value or 0) for value in values))
+
+    @_guarded
+    def record(self, comment_id: str) -> bytes:
+        """Read what was learned from a comment (empty: nothing, or no longer undoable)."""
+        value = self.client.hget(self.keys.spam_filter_records(), comment_id)
+        if not value:
+            return b""
+        return value if isinstance(value, bytes) else value.encode()
+
+    @_guarded
+    def replace(self, comment_id: str, expected: bytes, record: bytes, keep: bool = True) -> str:
+        """Swap what was learned from a comment (`expected`, as read) for `record` in one step;
+        answer "conflict" when it changed meanwhile, "unchanged" or "learned". An empty
+        comment id learns a labelled example that is no comment, for good."""
+        slots = record_slots(expected) + record_slots(record)
+        shards = shards_of(slots)
+        return _text(
+            self._learn(
+                keys=[
+                    self.keys.spam_filter_records(),
+                    self.keys.spam_filter_record_order(),
+                    self.keys.spam_filter_totals(),
+                    *(self.keys.spam_filter_shard(shard) for shard in shards),
+                ],
+                args=[
+                    comment_id,
+                    expected,
+                    record,
+                    int(time.time() * 1000),
+                    self.max_records,
+                    " ".join(map(str, shards)),
+                    "1" if keep else "0",
+                ],
+            )
+        )
+
+    @_guarded
+    def learn_examples(self, records: Sequence[bytes]) -> None:
+        """Learn labelled examples that are no comments (training files): pipelined on one
+        server; one by one on a cluster, which takes no scripts in a pipeline."""
+        if isinstance(self.client, RedisCluster):
+            for record in records:
+                self.replace("", b"", record, keep=False)
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for record in records:
+            shards = shards_of(record_slots(record))
+            self._learn(
+                keys=[
+                    self.keys.spam_filter_records(),
+                    self.keys.spam_filter_record_order(),
+                    self.keys.spam_filter_totals(),
+                    *(self.keys.spam_filter_shard(shard) for shard in shards),
+                ],
+                args=["", "", record, 0, self.max_records, " ".join(map(str, shards)), "0"],
+                client=pipe,
+            )
+        pipe.execute()
