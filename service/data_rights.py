@@ -160,11 +160,11 @@ class DataRights:
     def _erase_one(
         self, comment_id: str, locator: Locator, mode: str, redaction: Redaction, act: Act
     ) -> bool:
-        """Erase one comment in one atomic step, then its readers' reports (their notes may
-        speak of the reader); tell whether there was one to erase."""
+        """Erase one comment in one atomic step, with its readers' reports (their notes may
+        speak of the reader: a deletion takes them in the same step, an anonymization right
+        after); tell whether there was one to erase."""
         if mode == "delete":
             outcome = self.rights_store.delete(comment_id, locator, act)
-            self.reports.clear(comment_id, locator, forget_reporters=True)
             return outcome in ("deleted", "placeholder")
         redacted = self.rights_store.redact(comment_id, locator, redaction, forget_email=True)
         self.reports.clear(comment_id, locator, forget_reporters=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 import email_validator
 
+from service import records
 from service.addresses import normalize_address, normalize_network
 from service.comments import record_view, rfc3339
 from service.errors import CommentNotFound, InvalidField
@@ -170,11 +171,12 @@ class ModerationService:
         """Approve, reject or mark as spam; the same decision again changes nothing."""
         locator = self._locate(comment_id)
         act = Act(moderator, rfc3339(datetime.now(UTC)), reason, reason_code)
-        outcome, previous = self.store.decide(comment_id, locator, decision.status, act)
-        if outcome == "missing":
+        # The step also takes the readers' open reports away, whatever the decision.
+        outcome, previous, raw = self.store.decide_and_read(
+            comment_id, locator, decision.status, act
+        )
+        if outcome == "missing" or raw is None:
             raise CommentNotFound()
-        # A decision answers the readers' reports too, whatever it was.
-        self.reports.clear(comment_id, locator, forget_reporters=False)
         if outcome == "changed":
             log.info(
                 "moderator %s moved comment %s from %s to %s",
@@ -183,16 +185,24 @@ class ModerationService:
                 previous,
                 decision.status,
             )
-        self._learn(locator.article_id, comment_id)
-        return self._read(comment_id, locator)
+        fields = records.unpack(locator.article_id, comment_id, raw)
+        sealed = records.sealed_of(raw)
+        self._learn(locator.article_id, comment_id, (fields, sealed))
+        return self._view(fields, sealed) | {"reports": None}
 
-    def _learn(self, article_id: str, comment_id: str) -> None:
-        """Teach the spam filter what a comment's state now says; a filter that cannot reach
-        its store never fails the decision, which is already taken."""
+    def _learn(
+        self,
+        article_id: str,
+        comment_id: str,
+        read: tuple[dict[str, str], bytes | None] | None = None,
+    ) -> None:
+        """Teach the spam filter what a comment's state now says (`read`: its record and sealed
+        private data as the decision left them); a filter that cannot reach its store never
+        fails the decision, which is already taken."""
         if self.spam_filter is None:
             return
         try:
-            self.spam_filter.learn_comment(article_id, comment_id)
+            self.spam_filter.learn_comment(article_id, comment_id, read)
         except StoreUnavailable:
             log.warning("comment %s: the spam filter did not learn this decision", comment_id)
 
@@ -208,17 +218,17 @@ class ModerationService:
         act = Act(moderator, rfc3339(datetime.now(UTC)), reason, reason_code)
         unique = list(dict.fromkeys(comment_ids))
         results = []
-        decided: list[tuple[str, Locator]] = []
         for comment_id, locator in zip(unique, self.store.locate_many(unique), strict=True):
-            outcome, previous = (
-                self.store.decide(comment_id, locator, decision.status, act)
+            # Each step also takes the comment's open reports away.
+            outcome, previous, raw = (
+                self.store.decide_and_read(comment_id, locator, decision.status, act)
                 if locator is not None
-                else ("missing", None)
+                else ("missing", None, None)
             )
             found = outcome != "missing"
-            if found and locator is not None:
-                decided.append((comment_id, locator))
-                self._learn(locator.article_id, comment_id)
+            if found and locator is not None and raw is not None:
+                read = records.unpack(locator.article_id, comment_id, raw), records.sealed_of(raw)
+                self._learn(locator.article_id, comment_id, read)
             results.append(
                 {
                     "id": comment_id,
@@ -227,9 +237,6 @@ class ModerationService:
                     "status": decision.status if found else None,
                 }
             )
-        # A decision answers the readers' reports too: those with open reports lose them.
-        for comment_id, locator in self.reports.with_open_reports(decided):
-            self.reports.clear(comment_id, locator, forget_reporters=False)
         changed = sum(result["outcome"] == "changed" for result in results)
         log.info(
             "moderator %s: %s on %d comment(s), %d changed",
@@ -289,8 +296,8 @@ class ModerationService:
         # "missing" here means it went after we found it (another moderator, or this very
         # command re-sent after a lost reply): the comment is gone either way.
         act = Act(moderator, rfc3339(datetime.now(UTC)))
+        # The step takes every trace of readers' reports with it.
         outcome = self.store.delete(comment_id, locator, act)
-        self.reports.clear(comment_id, locator, forget_reporters=True)
         log.info("moderator %s deleted comment %s (%s)", moderator, comment_id, outcome)
 
     def purge_pending(self, older_than_days: int, batch: int = 500) -> int:
@@ -317,7 +324,6 @@ class ModerationService:
                     comment_id, locator, act, only_if=Status.PENDING, queued_before=cutoff_ms
                 )
                 if outcome in ("deleted", "placeholder"):
-                    self.reports.clear(comment_id, locator, forget_reporters=True)
                     removed += 1
         return removed
 

@@ -169,16 +169,6 @@ class ReportsStore:
         return [summary_of(_decoded(fields)) for fields in pipe.execute()]
 
     @_guarded
-    def with_open_reports(self, comments: list[tuple[str, Locator]]) -> list[tuple[str, Locator]]:
-        """Keep the (comment id, locator) pairs of comments with open reports (one pipeline)."""
-        if not comments:
-            return []
-        pipe = self.client.pipeline(transaction=False)
-        for comment_id, locator in comments:
-            pipe.zscore(self.keys.reported(locator.bucket), comment_id)
-        return [comment for comment, score in zip(comments, pipe.execute(), strict=True) if score]
-
-    @_guarded
     def most_reported(self, limit: int, after: tuple[int, str] | None) -> list[tuple[str, int]]:
         """List up to `limit` (comment id, open reports) pairs, most reported first, then newest
         first, after the cursor (count, id) when given: the buckets' shares merged."""

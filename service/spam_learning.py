@@ -68,16 +68,25 @@ class SpamFilter:
             return None
         return spam_probability(totals, counts)
 
-    def learn_comment(self, article_id: str, comment_id: str) -> str:
+    def learn_comment(
+        self,
+        article_id: str,
+        comment_id: str,
+        read: tuple[dict[str, str], bytes | None] | None = None,
+    ) -> str:
         """Bring what the filter learned from a comment in line with its state now; answer
         "learned", "unchanged" or "missing".
 
         Safe under concurrent decisions: each swap is one atomic step that checks the record it
         replaces, and the state is read again after every swap, so the last decision wins.
+        `read` is the comment's record and sealed private data, as just read, if at hand.
         """
         outcome = "unchanged"
         for _ in range(LEARN_ATTEMPTS):
-            [(fields, sealed)] = self.store.moderation_records([(article_id, comment_id)])
+            [(fields, sealed)] = (
+                [read] if read else self.store.moderation_records([(article_id, comment_id)])
+            )
+            read = None
             if not fields:
                 return "missing"  # deleted: what was learned stays
             label = label_of(fields)

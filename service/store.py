@@ -368,8 +368,17 @@ class Store:
     def decide(
         self, comment_id: str, locator: Locator, status: Status, act: Act
     ) -> tuple[str, Status | None]:
-        """Move a comment to a decided state, with an audit entry; answer the outcome and the
-        previous state."""
+        """Move a comment to a decided state, with an audit entry, and take its open reports
+        away; answer the outcome and the previous state."""
+        outcome, previous, _ = self.decide_and_read(comment_id, locator, status, act)
+        return outcome, previous
+
+    @_guarded
+    def decide_and_read(
+        self, comment_id: str, locator: Locator, status: Status, act: Act
+    ) -> tuple[str, Status | None, str | None]:
+        """Decide as `decide` does; answer also the comment's stored record as the step left
+        it (None when there is no such comment)."""
         self._before_write()
         result = self.writes.run(
             self._decide,
@@ -377,6 +386,8 @@ class Store:
                 *self._transition_keys(comment_id, locator),
                 self.keys.audit(locator.bucket),
                 self.keys.events(locator.bucket),
+                self.keys.reports(locator.article_id, comment_id),
+                self.keys.reported(locator.bucket),
             ],
             args=[
                 *self._transition_args(comment_id, locator),
@@ -391,7 +402,7 @@ class Store:
         )
         outcome = _text(result[0])
         previous = Status(_text(result[1])) if len(result) > 1 else None
-        return outcome, previous
+        return outcome, previous, _text(result[2]) if len(result) > 2 else None
 
     @_guarded
     def delete(
@@ -421,6 +432,9 @@ class Store:
                     keys.audit(bucket),
                     keys.revisions(article_id, comment_id),
                     keys.events(bucket),
+                    keys.reports(article_id, comment_id),
+                    keys.reporters(article_id, comment_id),
+                    keys.reported(bucket),
                 ],
                 args=[
                     *self._transition_args(comment_id, locator),

@@ -5,7 +5,10 @@
 -- ARGV[8] new state   ARGV[9] moderator   ARGV[10] decided at (RFC 3339)   ARGV[11] reason or ""
 -- ARGV[12] reason code or ""   ARGV[13] the audit stream's approximate length cap
 -- ARGV[14] events kept (about; 0: no webhooks, no events)
--- Returns {"missing"}, {"unchanged", state} or {"changed", previous state}.
+-- KEYS[18] the comment's open reports   KEYS[19] the bucket's reported comments: a decision,
+-- whatever it is, answers the readers' reports (its reporters stay, so they report it once)
+-- Returns {"missing"}, {"unchanged", state, record} or {"changed", previous state, record},
+-- the record (JSON) as it is after the step.
 CHANGES.stream, CHANGES.kept = KEYS[17], ARGV[14]
 local new_state = ARGV[8]
 local record = read_record(COMMENT_ID)
@@ -13,8 +16,10 @@ if not record or SLOT[record.s] == nil then
   return {'missing'}
 end
 local old_state = record.s
+redis.call('DEL', KEYS[18])
+redis.call('ZREM', KEYS[19], COMMENT_ID)
 if old_state == new_state then
-  return {'unchanged', old_state}
+  return {'unchanged', old_state, cjson.encode(record)}
 end
 
 AUTHOR = record.e or ''
@@ -22,7 +27,8 @@ reindex(old_state, new_state)
 record.s, record.by, record.at = new_state, ARGV[9], ARGV[10]
 record.why = ARGV[11] ~= '' and ARGV[11] or nil
 record.rc = ARGV[12] ~= '' and ARGV[12] or nil
-write_record(COMMENT_ID, record)
+local encoded = cjson.encode(record)
+redis.call('HSET', KEYS[1], COMMENT_ID, encoded)
 -- The comment's event comes before the article.changed a publication adds.
 if ARGV[14] ~= '0' then
   local event = new_state == 'approved' and 'comment.approved' or 'comment.rejected'
@@ -39,4 +45,4 @@ redis.call('XADD', KEYS[16], 'MAXLEN', '~', ARGV[13], '*',
   'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', ARGV[9],
   'before', old_state, 'after', new_state, 'reason_code', ARGV[12], 'reason', ARGV[11],
   'at', ARGV[10])
-return {'changed', old_state}
+return {'changed', old_state, encoded}

@@ -12,6 +12,8 @@
 -- ARGV[13] a moment (ms): keep a comment that joined the queue then or later (its `queued_ms`,
 --   else its creation), or "" for no such condition (the purge of stale pending comments)
 -- ARGV[14] the email hash KEYS[17] is named by ("" when none was read)
+-- KEYS[22] the comment's open reports   KEYS[23] its reporters   KEYS[24] the bucket's reported
+-- comments: every trace of readers' reports goes with it
 -- Deleting a published comment changes the public list: an article.changed event. Deleting
 -- another only renews the list version (what readers see of it does not change).
 -- Returns "missing", "kept" (in another state than ARGV[8], or too recent), "deleted",
@@ -45,7 +47,8 @@ if state == 'approved' then
 else
   redis.call('SET', KEYS[13], ARGV[5])
 end
-redis.call('DEL', KEYS[20])
+redis.call('DEL', KEYS[20], KEYS[22], KEYS[23])
+redis.call('ZREM', KEYS[24], COMMENT_ID)
 redis.call('HDEL', KEYS[16], COMMENT_ID)
 if AUTHOR ~= '' then
   redis.call('ZREM', KEYS[17], COMMENT_ID)
