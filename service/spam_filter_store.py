@@ -94,6 +94,18 @@ class SpamFilterStore:
         return value if isinstance(value, bytes) else value.encode()
 
     @_guarded
+    def comment_and_record(self, article_id: str, comment_id: str) -> tuple[str | None, bytes]:
+        """Read a comment's stored record (None: none) and what was learned from it, in one
+        pipeline (one round trip on one server)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(self.keys.comments(article_id), comment_id)
+        pipe.hget(self.keys.spam_filter_records(), comment_id)
+        raw, learned = pipe.execute()
+        if learned and not isinstance(learned, bytes):
+            learned = learned.encode()
+        return (_text(raw) if raw is not None else None), learned or b""
+
+    @_guarded
     def replace(self, comment_id: str, expected: bytes, record: bytes, keep: bool = True) -> str:
         """Swap what was learned from a comment (`expected`, as read) for `record` in one step;
         answer "conflict" when it changed meanwhile, "unchanged" or "learned". An empty

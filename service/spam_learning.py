@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from service import records
 from service.models import ReasonCode, Status
 from service.privacy import Privacy, PrivateDataError
 from service.spam_filter import (
@@ -82,15 +83,15 @@ class SpamFilter:
         `read` is the comment's record and sealed private data, as just read, if at hand.
         """
         outcome = "unchanged"
+        if read is None:
+            read, learned = self._read(article_id, comment_id)
+        else:
+            learned = self.filter_store.record(comment_id)
         for _ in range(LEARN_ATTEMPTS):
-            [(fields, sealed)] = (
-                [read] if read else self.store.moderation_records([(article_id, comment_id)])
-            )
-            read = None
+            fields, sealed = read
             if not fields:
                 return "missing"  # deleted: what was learned stays
             label = label_of(fields)
-            learned = self.filter_store.record(comment_id)
             if record_label(learned) == label:
                 return outcome
             record = b""
@@ -102,6 +103,8 @@ class SpamFilter:
                 record = pack_record(label, found)
             if self.filter_store.replace(comment_id, learned, record) == "learned":
                 outcome = "learned"
+            # A decision may have come in between: read its state again.
+            read, learned = self._read(article_id, comment_id)
         log.warning("comment %s: the spam filter could not settle its label", comment_id)
         return outcome
 
@@ -142,6 +145,15 @@ class SpamFilter:
         if pending:
             self.filter_store.learn_examples(pending)
         return TrainingReport(spam, legitimate)
+
+    def _read(
+        self, article_id: str, comment_id: str
+    ) -> tuple[tuple[dict[str, str], bytes | None], bytes]:
+        """Read a comment's fields and sealed private data, and what was learned from it."""
+        raw, learned = self.filter_store.comment_and_record(article_id, comment_id)
+        if raw is None:
+            return ({}, None), learned
+        return (records.unpack(article_id, comment_id, raw), records.sealed_of(raw)), learned
 
     def _email(self, sealed: bytes | None) -> str:
         if not sealed:
