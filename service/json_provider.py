@@ -17,9 +17,7 @@ import orjson
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 
-# Flask's conversions for the types orjson would write its own way (datetimes, dataclasses).
-_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-_OPTIONS = _PASSTHROUGH | orjson.OPT_NON_STR_KEYS
+from service.json_encoding import encode_json
 
 
 class OrjsonProvider(DefaultJSONProvider):
@@ -30,27 +28,15 @@ class OrjsonProvider(DefaultJSONProvider):
     sort_keys = False
 
     def encode(self, obj: Any) -> bytes:
-        """Serialize `obj` compactly as UTF-8 JSON bytes."""
-        options = _OPTIONS | orjson.OPT_SORT_KEYS if self.sort_keys else _OPTIONS
-        try:
-            return orjson.dumps(obj, default=self.default, option=options)
-        except TypeError:
-            # What orjson will not write, the standard library writes or refuses as before.
-            text = json.dumps(
-                obj,
-                default=self.default,
-                ensure_ascii=False,
-                sort_keys=self.sort_keys,
-                separators=(",", ":"),
-            )
-            return text.encode("utf-8", "surrogatepass")
+        """Serialize `obj` compactly as UTF-8 JSON bytes, with Flask's conversions."""
+        return encode_json(obj, self.default, self.sort_keys)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         """Serialize `obj` as JSON text (options such as `indent` go to the standard library)."""
         if kwargs:
             kwargs.setdefault("ensure_ascii", self.ensure_ascii)
             return super().dumps(obj, **kwargs)
-        return self.encode(obj).decode("utf-8", "surrogatepass")
+        return self.encode(obj).decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse JSON text; what orjson refuses (NaN, a lone surrogate) the standard library

@@ -75,6 +75,7 @@ def test_what_orjson_refuses_is_written_and_read_as_the_standard_library_does(ap
     provider = app.json
     # Integers past 64 bits and lone surrogates: orjson refuses them, json writes them.
     assert provider.dumps({"n": 2**70}) == '{"n":1180591620717411303424}'
+    assert provider.dumps({"s": "a\ud800b"}) == '{"s":"a\\ud800b"}'
     assert json.loads(provider.dumps({"s": "a\ud800b"})) == {"s": "a\ud800b"}
     with app.app_context():
         assert provider.response({"n": 2**70}).get_data() == b'{"n":1180591620717411303424}\n'
