@@ -349,9 +349,11 @@ def app_settings(redis_url: str) -> dict[str, Any]:
         "secret_key": SECRET_KEY,
         "moderator_tokens": f"{MODERATOR}:{TOKEN}",
         "log_level": "WARNING",
-        # A load test posts from one address: the flood and rate-limit rules would refuse it.
+        # A load test posts from one address: the flood and rate-limit rules, and the cap on
+        # one network's share of the queue, would refuse it.
         "flood_interval": 0,
         "rate_limits": "",
+        "max_pending_per_network": 0,
         "durability": "none",
         # Production needs the host names it answers to; wrk calls it on loopback, always answered.
         "trusted_hosts": "comments.example.com",
@@ -374,6 +376,7 @@ def server_env(redis_url: str) -> dict[str, str]:
         COMMENTS_CORS_ORIGINS="https://www.example-news.com",
         COMMENTS_FLOOD_INTERVAL="0",
         COMMENTS_RATE_LIMITS="",
+        COMMENTS_MAX_PENDING_PER_NETWORK="0",
         # The servers here keep no append-only file: writes are answered from memory on both.
         COMMENTS_DURABILITY="none",
         COMMENTS_TRUSTED_HOSTS="comments.example.com",
