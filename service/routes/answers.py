@@ -18,7 +18,7 @@ from marshmallow import Schema
 @functools.cache
 def field_order(schema: type[Schema]) -> tuple[str, ...]:
     """Give the names of a schema's fields, in their declared order."""
-    return tuple(schema._declared_fields)
+    return tuple(schema().fields)
 
 
 def in_schema_order(schema: type[Schema], view: dict[str, Any]) -> dict[str, Any]:
