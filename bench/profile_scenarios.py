@@ -6,7 +6,7 @@ in a loop, single-threaded, while timing the outermost call of each phase:
 
   Redis (the Store methods: commands, round trips, decoding), request parsing (webargs and
   marshmallow load), marshmallow dump, ETag hashing, JSON encoding of the response (Flask's, or
-  the page cache's json.dumps), Fernet and HMAC, the HTML rendering of a body, flask-cors, and
+  the page cache's encoder), Fernet and HMAC, the HTML rendering of a body, flask-cors, and
   app logging. "list, new version" sets a new list version before each request, as a
   moderator's decision does, so the article's cached page is rendered again each time.
 
@@ -22,7 +22,6 @@ import cProfile
 import functools
 import inspect
 import itertools
-import json
 import logging
 import os
 import pstats
@@ -30,7 +29,6 @@ import secrets
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,6 +54,7 @@ from werkzeug.test import TestResponse
 import service.comments
 import service.spam_learning
 from service import EXTENSION, create_app
+from service.json_provider import OrjsonProvider
 from service.offensive import OffensiveLanguage
 from service.privacy import Privacy
 from service.spam_filter_store import SpamFilterStore
@@ -111,11 +110,9 @@ def instrument(clock: PhaseClock) -> None:
     clock.patch(marshmallow.Schema, "dump", "marshmallow dump (response schema)")
     clock.patch(EtagMixin, "_generate_etag", "ETag (json.dumps sort_keys + sha1)")
     clock.patch(DefaultJSONProvider, "response", "JSON encoding of the response")
-    if hasattr(service.comments, "json"):
-        # The page cache serializes with json.dumps itself.
-        proxy = types.SimpleNamespace(**vars(json))
-        clock.patch(proxy, "dumps", "JSON encoding of the response")
-        service.comments.json = proxy
+    clock.patch(OrjsonProvider, "response", "JSON encoding of the response")
+    # The page cache serializes the page itself.
+    clock.patch(service.comments, "encode_json", "JSON encoding of the response")
     for name in ("encrypt", "decrypt", "email_hash", "avatar_seed"):
         clock.patch(Privacy, name, "Fernet + HMAC (privacy)")
     clock.patch(service.comments, "render_body", "render body to HTML")

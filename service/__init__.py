@@ -14,6 +14,7 @@ from service.admission import Admission
 from service.comments import CommentService
 from service.data_rights import DataRights
 from service.errors import register_error_handlers
+from service.flask_app import ServiceFlask
 from service.idempotency import IdempotentSubmissions
 from service.keys import Keys
 from service.moderation import ModerationService, SiteRules
@@ -68,7 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service: settings, Redis client, use cases, API, errors."""
     settings = load_settings(test_config)
     configure_logging(settings.log_level)
-    app = Flask(__name__)
+    app = ServiceFlask(__name__)
     app.config.update(
         API_TITLE="News comments",
         API_VERSION="v1",
@@ -83,7 +84,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         if settings.trusted_hosts
         else None,
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
 
     privacy = Privacy(settings.secret_key)
     wants_events = bool(settings.webhook_urls or settings.notify_emails or settings.cdn_purge_url)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 import math
 import secrets
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from service.admission import (
     duplicate_fingerprint,
 )
 from service.errors import CommentNotFound, InvalidField
+from service.json_encoding import encode_json
 from service.keys import article_bucket
 from service.models import Comment, PrivateData, Status, anchor_for_reply
 from service.observability import SUBMISSIONS
@@ -385,7 +385,7 @@ class CommentService:
             "pages": math.ceil(threads / per_page),
             "comments": comments,
         }
-        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        body = encode_json(document)
         return RenderedPage(etag=hashlib.blake2b(body, digest_size=12).hexdigest(), body=body)
 
     def published_comment(self, article_id: str, comment_id: str) -> dict[str, Any]:

@@ -19,8 +19,10 @@ def refuse_oversized_streams() -> None:
     Werkzeug refuses an oversized Content-Length itself, but silently cuts a body sent without
     one at the limit, which would then fail to parse as a confusing 400.
     """
+    if request.method in SAFE_METHODS or request.content_length is not None:
+        return
     limit = request.max_content_length
-    if limit is None or request.content_length is not None or request.method in SAFE_METHODS:
+    if limit is None:
         return
     if not request.environ.get("wsgi.input_terminated"):
         return
@@ -69,7 +71,14 @@ def refuse_deep_json() -> None:
         raise BadRequest(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
 
 
+def check_request_body() -> None:
+    """Check a request's body size, then its JSON depth; nothing to check on a GET."""
+    if request.method in SAFE_METHODS:
+        return
+    refuse_oversized_streams()
+    refuse_deep_json()
+
+
 def register_request_limits(app: Flask) -> None:
     """Check every request's body size and JSON depth before any view reads it."""
-    app.before_request(refuse_oversized_streams)
-    app.before_request(refuse_deep_json)
+    app.before_request(check_request_body)

@@ -13,6 +13,7 @@ from service.comments import Submission
 from service.models import Decision
 from service.moderation import QueueSearch
 from service.routes import services
+from service.routes.answers import json_answer
 from service.routes.client import client_ip
 from service.schemas import (
     ArticleListQuerySchema,
@@ -131,10 +132,11 @@ def _decision_view(decision: Decision) -> Any:
     @blp.doc(security=[{"moderatorToken": []}])
     @blp.arguments(DecisionSchema(), location="json", required=False)
     @blp.response(200, ModerationCommentSchema())
-    def decide(fields: dict[str, Any], comment_id: str) -> dict[str, Any]:
-        return services().moderation.decide(
+    def decide(fields: dict[str, Any], comment_id: str) -> Response:
+        view = services().moderation.decide(
             comment_id, decision, g.moderator, fields.get("reason"), fields.get("reason_code")
         )
+        return json_answer(ModerationCommentSchema, view)
 
     decide.__doc__ = {
         Decision.APPROVE: "Approve a comment: publish it.",
