@@ -85,7 +85,7 @@ def kind_of(key: str) -> str:
     if not rest.startswith("{"):
         return f"per client: {rest.split(':', 1)[0]}"
     tag, _, rest = rest.partition("}:")
-    if tag in ("{site", "{webhooks"):
+    if tag in ("{site", "{webhooks", "{spam-filter"):
         return f"{tag[1:]}: {rest.split(':', 1)[0]}"
     parts = rest.split(":")
     if parts[0] == "a" and len(parts) >= 3:
@@ -190,6 +190,11 @@ def report(
     log(f"  used_memory growth:                   {growth / comments:8.0f} bytes/comment")
     log(f"  MEMORY USAGE summed over every key:   {summed / comments:8.0f} bytes/comment")
     log(f"  keys:                                  {keys:,} ({keys / comments:.2f} per comment)")
+    learned = sum(kind.bytes for name, kind in kinds.items() if name.startswith("spam-filter:"))
+    log(
+        f"  of which the spam filter's learning:  {learned / comments:8.0f} bytes/comment "
+        f"({learned / max(1, approved):.0f} per approved comment it learned)"
+    )
     header = (
         f"{'kind of key':<44} {'keys':>9} {'per comment':>11} {'bytes/comment':>13} {'share':>6}"
     )
