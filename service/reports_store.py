@@ -48,10 +48,14 @@ def summary_of(fields: dict[str, str]) -> ReportSummary | None:
     }
     if not reasons:
         return None
-    entries = sorted(
+    numbered = sorted(
         (json.loads(value) for name, value in fields.items() if name.startswith("r:")),
-        key=lambda detail: str(detail.get("at", "")),
+        key=lambda detail: (int(detail.get("n", 0)), str(detail.get("at", ""))),
     )
+    # In order of arrival (`n`, given by the report step), which is not shown.
+    entries = [
+        {name: value for name, value in detail.items() if name != "n"} for detail in numbered
+    ]
     return ReportSummary(
         count=sum(reasons.values()),
         reasons=dict(sorted(reasons.items(), key=lambda item: (-item[1], item[0]))),

@@ -27,7 +27,10 @@ redis.call('SADD', KEYS[17], ARGV[8])
 redis.call('HINCRBY', KEYS[16], 'n:' .. ARGV[9], 1)
 local count = tonumber(redis.call('ZINCRBY', KEYS[18], 1, COMMENT_ID))
 if count <= tonumber(ARGV[16]) then
-  redis.call('HSET', KEYS[16], 'r:' .. ARGV[8], ARGV[10])
+  -- Numbered in order of arrival: a hash (a hash table once its values grow) keeps no order.
+  local details = cjson.decode(ARGV[10])
+  details.n = count
+  redis.call('HSET', KEYS[16], 'r:' .. ARGV[8], cjson.encode(details))
 end
 if ARGV[11] == '0' or count < tonumber(ARGV[11]) then
   return {'reported', count}
