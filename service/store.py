@@ -899,21 +899,6 @@ class Store:
         self._layout_noted = True
 
     @_guarded
-    def layout_written(self) -> str | None:
-        """Give the layout noted with the first write (None: none noted yet, or data kept
-        before packed records)."""
-        layout = self.client.get(self.keys.layout())
-        return _text(layout) if layout is not None else None
-
-    @_guarded
-    def holds_comments(self) -> bool:
-        """Tell whether any bucket locates a comment."""
-        pipe = self.client.pipeline(transaction=False)
-        for bucket in range(BUCKETS):
-            pipe.exists(self.keys.locator(bucket))
-        return any(pipe.execute())
-
-    @_guarded
     def sealed_with(self, key_check: str, seal: bool) -> str | None:
         """Give the key check value the store is sealed with; with `seal`, first store the one
         given when there is none yet (SET NX: of two first starts, one wins)."""
