@@ -38,6 +38,9 @@ ALPHA = 1.0
 MAX_FEATURES = 400
 # Words longer than this are not words (hashes, base64, runs of one letter).
 MAX_WORD = 30
+# Of a longer text only the links, the length and the first characters are looked at (a text of
+# MAX_TEXT characters already gives about MAX_FEATURES features).
+MAX_TEXT = 1000
 # A word longer than this also gives its first STEM letters: subscribe, subscribed, subscribing.
 STEM = 4
 
@@ -57,6 +60,10 @@ _URL = re.compile(
     rf"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:{_TLDS})\b(?:/[^\s<>\"']*)?",
     re.IGNORECASE,
 )
+# Cheap to search for: a text without any of these has no link for `_URL` to find.
+_LINK_HINT = re.compile(rf"https?://|www\.|\.(?:{_TLDS})\b", re.IGNORECASE)
+# CRC-32 of a feature's prefix: a word's slot is the CRC-32 of "w:<word>", continued from it.
+_WORD_SEED, _PAIR_SEED, _STEM_SEED = zlib.crc32(b"w:"), zlib.crc32(b"p:"), zlib.crc32(b"s:")
 _HANDLE = re.compile(r"(?:^|\s)@\w")
 _HASHTAG = re.compile(r"(?:^|\s)#\w")
 
@@ -126,11 +133,45 @@ def _domain_features(prefix: str, address: str) -> list[str]:
     return found
 
 
-def _text_features(body: str) -> list[str]:
+def _links_and_rest(text: str) -> tuple[list[str], str]:
+    """Give the links written in a text, and the text without them."""
+    if not _LINK_HINT.search(text):
+        return [], text
+    links: list[str] = []
+    rest: list[str] = []
+    start = 0
+    for match in _URL.finditer(text):
+        links.append(match.group())
+        rest.append(text[start : match.start()])
+        start = match.end()
+    rest.append(text[start:])
+    return links, " ".join(rest)
+
+
+def _word_slots(words: list[str]) -> list[int]:
+    """Give the slots of a text's words, word pairs and word starts: the same slots as the
+    features "w:<word>", "p:<first> <second>" and "s:<start>", without making those strings."""
+    crc32, mask = zlib.crc32, SLOTS - 1
+    encoded = [word.encode() for word in words]
+    pair_seed = _PAIR_SEED
+    slots = [crc32(word, _WORD_SEED) & mask for word in encoded]
+    slots += [
+        crc32(second, crc32(first + b" ", pair_seed)) & mask
+        for first, second in zip(encoded, encoded[1:], strict=False)
+    ]
+    slots += [crc32(word[:STEM].encode(), _STEM_SEED) & mask for word in words if len(word) > STEM]
+    return slots
+
+
+def _text_slots(body: str) -> list[int]:
+    """Give the slots of a text's features, in order: links, words, shape."""
     text = html.unescape(body)
-    links = _HREF.findall(text)
+    links = _HREF.findall(text) if "href" in text else []
     text = unicodedata.normalize("NFKC", _TAG.sub(" ", text)).replace("\ufeff", "")
-    links += _URL.findall(text)
+    length = len(text)
+    written, prose = _links_and_rest(text)
+    links += written
+    text, prose = text[:MAX_TEXT], prose[:MAX_TEXT]
     found: list[str] = []
     for link in links:
         found += _domain_features("link-", link)
@@ -141,29 +182,25 @@ def _text_features(body: str) -> list[str]:
     found.append(f"links:{_bucket(len(links))}")
     words = [
         "#" if word.isdigit() else word
-        for word in (match.casefold() for match in _WORD.findall(_URL.sub(" ", text)))
+        for word in _WORD.findall(prose.casefold())
         if len(word) <= MAX_WORD
     ]
-    found += [f"w:{word}" for word in words]
-    found += [f"p:{first} {second}" for first, second in zip(words, words[1:], strict=False)]
-    found += [f"s:{word[:STEM]}" for word in words if len(word) > STEM]
-    found.append(f"chars:{_bucket(len(text))}")
-    found.append(f"words:{_bucket(len(words))}")
+    shape = [f"chars:{_bucket(length)}", f"words:{_bucket(len(words))}"]
     letters = sum(map(str.isalpha, text))
     if letters:
         upper = sum(map(str.isupper, text))
-        found.append(f"caps:{4 * upper // letters}")
-    found.append(f"bangs:{_bucket(text.count('!'))}")
-    if _HANDLE.search(text):
-        found.append("handle")
-    if _HASHTAG.search(text):
-        found.append("hashtag")
-    return found
+        shape.append(f"caps:{4 * upper // letters}")
+    shape.append(f"bangs:{_bucket(text.count('!'))}")
+    if "@" in text and _HANDLE.search(text):
+        shape.append("handle")
+    if "#" in text and _HASHTAG.search(text):
+        shape.append("hashtag")
+    return _slots(found) + _word_slots(words) + _slots(shape)
 
 
 def features(name: str, body: str, website: str | None = None, email: str = "") -> Features:
     """Give a comment's feature slots; of the email only its domain is looked at."""
-    general = _text_features(body)
+    general: list[str] = []
     name_words = [word.casefold() for word in _WORD.findall(name)]
     general.append(f"name-words:{min(len(name_words), 4)}")
     if any(char.isdigit() for char in name):
@@ -176,11 +213,11 @@ def features(name: str, body: str, website: str | None = None, email: str = "") 
     if domain:
         personal.append(f"email-domain:{domain}")
     personal_slots = tuple(dict.fromkeys(_slots(personal)))
-    taken = set(personal_slots)
-    general_slots = tuple(
-        slot for slot in dict.fromkeys(_slots(dict.fromkeys(general))) if slot not in taken
-    )
-    return Features(personal_slots, general_slots[: max(0, MAX_FEATURES - len(personal_slots))])
+    general_slots = dict.fromkeys(_text_slots(body) + _slots(general))
+    for slot in personal_slots:
+        general_slots.pop(slot, None)
+    kept = max(0, MAX_FEATURES - len(personal_slots))
+    return Features(personal_slots, tuple(general_slots)[:kept])
 
 
 def comment_weight(feature_count: int) -> int:

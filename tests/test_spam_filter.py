@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from service import EXTENSION, create_app
 from service.cli import main
 from service.keys import Keys
-from service.spam_filter import record_label
+from service.spam_filter import MAX_TEXT, record_label
 from service.spam_learning import SpamFilter
 from tests.conftest import app_config, close_app
 from tests.helpers import decide, reply, submit
@@ -153,6 +153,19 @@ def test_filter_taught_by_decisions_files_spam_and_spares_legitimate_text(
     assert dry_run["outcome"] == "spam" and dry_run["spam_score"] >= 0.9
     assert any(reason.startswith("spam filter: ") for reason in dry_run["reasons"])
     assert check(filter_client, moderator, OBVIOUS_LEGITIMATE)["spam_score"] < 0.5
+
+
+def test_links_count_anywhere_in_a_long_text(
+    filter_client: FlaskClient, moderator: dict[str, str]
+) -> None:
+    """Only the start of a long text gives word features, but a spam link padded behind pages
+    of harmless text is still seen."""
+    teach(filter_client, moderator)
+    padding = " ".join(LEGITIMATE_TEXTS * 4)
+    assert len(padding) > 2 * MAX_TEXT
+    plain = check(filter_client, moderator, padding)["spam_score"]
+    padded_spam = check(filter_client, moderator, f"{padding} http://easy-cash.example/join")
+    assert padded_spam["spam_score"] > plain
 
 
 def test_hold_band_holds_even_when_moderation_is_off(
