@@ -256,7 +256,11 @@ class Keys:
     # --- the learning spam filter (service/spam_filter_store.py): one `{spam-filter}` tag ---
     def spam_filter_shard(self, shard: int) -> str:
         """Hash of up to 128 feature slots (by slot within the shard) to their learned counts."""
-        return f"{self.prefix}:{{spam-filter}}:slots:{shard}"
+        return f"{self.spam_filter_shards()}{shard}"
+
+    def spam_filter_shards(self) -> str:
+        """The name every slot shard starts with, its number following."""
+        return f"{self.prefix}:{{spam-filter}}:slots:"
 
     def spam_filter_totals(self) -> str:
         """Hash of what the spam filter learned overall: comments and weights per class."""

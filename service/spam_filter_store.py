@@ -56,17 +56,11 @@ class SpamFilterStore:
 
     @_guarded
     def counts(self, slots: Sequence[int]) -> tuple[Totals, list[SlotCounts | None]]:
-        """Read the totals and some slots' counts in one round trip (a read-only script)."""
-        by_shard: dict[int, list[int]] = {}
-        for slot in slots:
-            by_shard.setdefault(slot >> SHARD_BITS, []).append(slot)
-        shards = sorted(by_shard)
+        """Read the totals and some slots' counts in one round trip (a read-only script); the
+        counts come in ascending order of slot."""
         answer = self._counts(
-            keys=[
-                self.keys.spam_filter_totals(),
-                *(self.keys.spam_filter_shard(shard) for shard in shards),
-            ],
-            args=[" ".join(str(slot % SHARD_SIZE) for slot in by_shard[shard]) for shard in shards],
+            keys=[self.keys.spam_filter_totals()],
+            args=[self.keys.spam_filter_shards(), " ".join(map(str, sorted(slots))), SHARD_SIZE],
         )
         totals = Totals(*(int(value or 0) for value in answer[:5]))
         found: list[SlotCounts | None] = []
