@@ -20,8 +20,9 @@ slot, while the site-wide views stay exact:
   bucket's locator.
 * **Per-client keys** (flood marks, a network's pending comments, kept Idempotency-Key
   answers, rate-limit windows) carry no tag, so they spread over every slot. Site settings
-  (block list, moderator tokens) share the `{site}` tag; webhook delivery bookkeeping the
-  `{webhooks}` tag.
+  (block list, moderator tokens) share the `{site}` tag, and so do the sign-in locks, so a
+  moderator request reads its lock and its token in one round trip; webhook delivery
+  bookkeeping the `{webhooks}` tag.
 
 No key name ever holds an email address: the email index is named by a keyed hash (HMAC) of it.
 """
@@ -178,6 +179,11 @@ class Keys:
     def moderators(self) -> str:
         """Hash of a moderator token's SHA-256 to the moderator it belongs to."""
         return f"{self.prefix}:{{site}}:moderators"
+
+    def sign_in_lock(self, client_hash: str) -> str:
+        """String set while a client that presented too many wrong moderator tokens must wait;
+        it expires when the wait is over."""
+        return f"{self.prefix}:{{site}}:sign-in-lock:{client_hash}"
 
     def layout(self) -> str:
         """String naming the layout the data is kept in (`LAYOUT`), written with the first

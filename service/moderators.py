@@ -1,7 +1,9 @@
 """Named moderators and their tokens: stored only as hashes, made and revoked from the CLI.
 
 Tokens given in COMMENTS_MODERATOR_TOKENS keep working beside the stored ones; they can only be
-revoked by removing them from the environment. A client presenting wrong tokens is slowed down.
+revoked by removing them from the environment. A client presenting wrong tokens is slowed down:
+`limits` counts its wrong tokens, and once it reaches a limit a lock key keeps it out until the
+window passes, so a client that never erred pays one read, beside its token's own lookup.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +29,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """What a moderator request earns: its moderator, or the seconds its client must wait."""
+
+    moderator: str | None = None
+    wait: int | None = None
+
+
 class Moderators:
     """Who may moderate, by token."""
 
@@ -33,28 +45,39 @@ class Moderators:
     ) -> None:
         self.store = store
         self.configured = configured
-        self.failures = failures
+        self.failures = failures if failures is not None and failures.items else None
 
-    def wait_before_trying(self, client: str) -> int | None:
-        """Give the seconds a client must wait after too many wrong tokens, or None."""
-        return self.failures.hit(client, count=False) if self.failures else None
+    def sign_in(self, client: str, presented: str) -> SignIn:
+        """Give the moderator a token belongs to, unless its client must wait after too many
+        wrong tokens (whatever token it sends); count a wrong one. No token counts as none."""
+        name = self._configured(presented) if presented else None
+        lookup = token_hash(presented) if presented and name is None else None
+        locked_ms, record = self.store.sign_in(client if self.failures else None, lookup)
+        if locked_ms is not None:
+            return SignIn(wait=max(1, math.ceil(locked_ms / 1000)))
+        if record is not None:
+            name = str(json.loads(record)["name"])
+        if presented and name is None:
+            self._count_failure(client)
+        return SignIn(moderator=name)
 
-    def count_failure(self, client: str) -> None:
-        """Count one wrong token presented by a client."""
-        if self.failures:
-            self.failures.hit(client)
-
-    def identify(self, presented: str) -> str | None:
-        """Give the moderator a token belongs to, or None."""
+    def _configured(self, presented: str) -> str | None:
+        """Give the moderator of a token from the environment, or None."""
         name = None
         # Compare with every configured token, each in constant time, so timing tells nothing.
         for token, moderator in self.configured.items():
             if hmac.compare_digest(token.encode(), presented.encode()):
                 name = moderator
-        if name is not None:
-            return name
-        record = self.store.moderator_by_token(token_hash(presented))
-        return str(json.loads(record)["name"]) if record else None
+        return name
+
+    def _count_failure(self, client: str) -> None:
+        """Count one wrong token; once a limit is reached, lock the client out until it passes."""
+        if self.failures is None:
+            return
+        self.failures.hit(client)
+        wait = self.failures.wait(client)
+        if wait is not None:
+            self.store.lock_sign_in(client, wait)
 
     def create(self, name: str) -> str:
         """Make a new token for a moderator; answer it (it is shown only this once)."""

@@ -48,3 +48,14 @@ class RateLimits:
         except (StorageError, redis.RedisError, OSError) as error:
             raise StoreUnavailable(type(error).__name__) from error
         return None
+
+    def wait(self, client: str) -> int | None:
+        """Give the seconds until no limit refuses the client any more, or None if none does."""
+        if self._limiter is None:
+            return None
+        try:
+            windows = [self._limiter.get_window_stats(item, client) for item in self.items]
+        except (StorageError, redis.RedisError, OSError) as error:
+            raise StoreUnavailable(type(error).__name__) from error
+        resets = [window.reset_time for window in windows if window.remaining <= 0]
+        return max(1, math.ceil(max(resets) - time.time())) if resets else None

@@ -866,10 +866,32 @@ class Store:
 
     # --- moderators -----------------------------------------------------------------------
     @_guarded
-    def moderator_by_token(self, token_hash: str) -> str | None:
-        """Find the moderator record a token's hash belongs to."""
-        record = self.client.hget(self.keys.moderators(), token_hash)
-        return _text(record) if record is not None else None
+    def sign_in(
+        self, client_hash: str | None, token_hash: str | None
+    ) -> tuple[int | None, str | None]:
+        """Read, in one round trip, the milliseconds a client is still locked out of signing in
+        and the moderator record a token's hash belongs to (None for either: none, or not asked)."""
+        if client_hash is None and token_hash is None:
+            return None, None
+        pipe = self.client.pipeline(transaction=False)
+        if client_hash is not None:
+            pipe.pttl(self.keys.sign_in_lock(client_hash))
+        if token_hash is not None:
+            pipe.hget(self.keys.moderators(), token_hash)
+        replies = iter(pipe.execute())
+        # PTTL answers -2 where there is no lock (a lock always has an expiry).
+        locked = int(next(replies)) if client_hash is not None else -2
+        record = next(replies) if token_hash is not None else None
+        return (locked if locked > 0 else None), (_text(record) if record is not None else None)
+
+    @_guarded
+    def lock_sign_in(self, client_hash: str, seconds: int) -> None:
+        """Lock a client out of signing in for some seconds; a longer lock already set stays."""
+        key = self.keys.sign_in_lock(client_hash)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(key, 1, ex=seconds, nx=True)
+        pipe.expire(key, seconds, gt=True)
+        pipe.execute()
 
     @_guarded
     def moderator_tokens(self) -> dict[str, str]:

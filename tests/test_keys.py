@@ -97,6 +97,7 @@ def test_raw_key_names() -> None:
     assert keys.blocks("domains") == "comments:{site}:blocks:domains"
     assert keys.moderators() == "comments:{site}:moderators"
     assert keys.key_check() == "comments:{site}:key-check"
+    assert keys.sign_in_lock("cc33") == "comments:{site}:sign-in-lock:cc33"
     assert keys.flood("ip", "ff00") == "comments:flood:ip:ff00"
     assert keys.idempotency("ee11") == "comments:idempotency:ee11"
     assert keys.pending_from("dd22") == "comments:pending-from:dd22"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from service import EXTENSION
 from service.cli import main
 from service.settings import SettingsError, load_settings
 from tests.conftest import MODERATOR_TOKENS, ClientFactory
@@ -36,8 +40,8 @@ def stats(client: FlaskClient, token: str | None, peer: str = "127.0.0.1") -> Te
 
 
 def failure_keys(redis_client: redis.Redis, key_prefix: str) -> list[str]:
-    """Name the counters of wrong tokens under the test's prefix."""
-    return list(redis_client.scan_iter(match=f"{key_prefix}:*sign-in-failures*"))
+    """Name the counters of wrong tokens, and the lock they set, under the test's prefix."""
+    return list(redis_client.scan_iter(match=f"{key_prefix}:*sign-in-*"))
 
 
 @pytest.mark.parametrize(
@@ -96,9 +100,24 @@ def test_repeated_wrong_tokens_are_slowed_with_429(
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
     # Another client is not held back by this one.
     assert stats(client, right, peer="198.51.100.9").status_code == 200
-    # Once the window passes (here: its counters expire at once), the right token works again.
+    # Once the window passes (here: its counters and lock expire at once), the right token works.
     redis_client.delete(*failure_keys(redis_client, key_prefix))
     assert stats(client, right).status_code == 200
+
+
+def test_the_wait_lasts_until_every_limit_lets_the_client_try_again(
+    make_client: ClientFactory, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    """When the hour's limit is reached with the minute's, the client waits for the hour."""
+    client = make_client(moderator_failure_limits="3/minute;3/hour")
+    for _ in range(3):
+        assert stats(client, secrets.token_urlsafe(20)).status_code == 401
+    refused = stats(client, MODERATOR_TOKENS["alice"])
+    assert refused.status_code == 429
+    assert 3540 <= int(refused.headers["Retry-After"]) <= 3600
+    [lock] = [key for key in failure_keys(redis_client, key_prefix) if ":sign-in-lock:" in key]
+    assert lock.startswith(f"{key_prefix}:{{site}}:")
+    assert 3540 <= int(redis_client.ttl(lock)) <= 3600
 
 
 def test_an_ipv6_client_is_slowed_across_its_64(make_client: ClientFactory) -> None:
@@ -175,3 +194,39 @@ def test_revoke_removes_the_stored_tokens_and_still_fails_while_one_remains(
     assert "Cannot revoke 1 token(s) of bob" in output.err
     assert stats(client, stored).status_code == 401
     assert stats(client, MODERATOR_TOKENS["bob"]).status_code == 200
+
+
+@contextmanager
+def round_trips() -> Iterator[list[int]]:
+    """Count the round trips to Redis made inside the block (each send of a connection is one)."""
+    sent = [0]
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self: Any, command: Any, check_health: bool = True) -> None:
+        sent[0] += 1
+        original(self, command, check_health)
+
+    redis.connection.AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        redis.connection.AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+
+
+def test_the_throttle_costs_a_right_token_at_most_one_round_trip(
+    make_client: ClientFactory,
+) -> None:
+    """A client with no wrong tokens pays one round trip for the throttle with a token from the
+    environment, none with a stored one (its check rides on the token's own lookup)."""
+    throttled, unthrottled = make_client(), make_client(moderator_failure_limits="")
+    stored = throttled.application.extensions[EXTENSION].moderators.create("carol")
+    costs = {}
+    for token in (MODERATOR_TOKENS["alice"], stored):
+        spent = []
+        for client in (throttled, unthrottled):
+            assert stats(client, token).status_code == 200  # connections opened, scripts loaded
+            with round_trips() as sent:
+                assert stats(client, token).status_code == 200
+            spent.append(sent[0])
+        costs[token] = spent[0] - spent[1]
+    assert costs == {MODERATOR_TOKENS["alice"]: 1, stored: 0}

@@ -64,20 +64,14 @@ def authenticate() -> None:
     """
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     presented = presented.strip()
-    moderators = services().moderators
     comments = services().comments
     client = comments.client_hash(client_ip(comments.admission.trusted_proxies))
-    wait = moderators.wait_before_trying(client)
-    if wait is not None:
-        abort(429, message=TOO_MANY_FAILURES, headers={"Retry-After": str(wait)})
-    moderator = None
-    if scheme.lower() == "bearer" and presented:
-        moderator = moderators.identify(presented)
-        if moderator is None:
-            moderators.count_failure(client)
-    if moderator is None:
+    sign_in = services().moderators.sign_in(client, presented if scheme.lower() == "bearer" else "")
+    if sign_in.wait is not None:
+        abort(429, message=TOO_MANY_FAILURES, headers={"Retry-After": str(sign_in.wait)})
+    if sign_in.moderator is None:
         abort(401, message="A moderator token is required.")
-    g.moderator = moderator
+    g.moderator = sign_in.moderator
 
 
 @blp.route("/comments")

@@ -205,6 +205,19 @@
     return Math.max(1, Math.ceil((when - Date.now()) / 1000));
   }
 
+  /* POST the payload as JSON: the response and its JSON answer (null when the body is not JSON).
+     Rejects only when the request itself fails (network, CORS). */
+  async function postJson(url, payload) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(payload),
+      credentials: "omit",
+    });
+    const data = await response.json().catch(() => null);
+    return { response, data };
+  }
+
   /* ---------- identicon: a 5x5 symmetric grid from the 16-hex-digit seed ---------- */
 
   function identicon(seed) {
@@ -831,26 +844,16 @@
       if (values.note.trim()) payload.note = values.note;
       confirm.disabled = true;
       status.textContent = "";
-      let response;
-      let data = null;
+      let answer;
       try {
-        response = await fetch(`${this.apiUrl}/${encodeURIComponent(comment.id)}/reports`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify(payload),
-          credentials: "omit",
-        });
-        try {
-          data = await response.json();
-        } catch (_error) {
-          data = null;
-        }
+        answer = await postJson(`${this.apiUrl}/${encodeURIComponent(comment.id)}/reports`, payload);
       } catch (_error) {
         confirm.disabled = false;
         status.textContent = TEXT.reportFailed;
         return;
       }
       confirm.disabled = false;
+      const { response, data } = answer;
       if (response.ok) {
         const thanks = el("p", { class: "nc-report-thanks", tabindex: "-1", text: TEXT.reportThanks });
         form.replaceWith(thanks);
@@ -940,26 +943,16 @@
       this.sending = true;
       this.submitButton.disabled = true;
       this.form.setAttribute("aria-busy", "true");
-      let response;
-      let data = null;
+      let answer;
       try {
-        response = await fetch(this.apiUrl, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify(payload),
-          credentials: "omit",
-        });
-        try {
-          data = await response.json();
-        } catch (_error) {
-          data = null;
-        }
+        answer = await postJson(this.apiUrl, payload);
       } catch (_error) {
         this.finishSending();
         this.showStatus(TEXT.network);
         return;
       }
       this.finishSending();
+      const { response, data } = answer;
 
       if (response.status === 202 || (response.ok && data && data.comment)) {
         this.accepted(data, parentId);
