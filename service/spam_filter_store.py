@@ -21,7 +21,6 @@ from redis.cluster import RedisCluster
 
 from service.keys import Keys
 from service.spam_filter import (
-    SHARD_BITS,
     SHARD_SIZE,
     SlotCounts,
     Totals,
