@@ -169,9 +169,12 @@ def _text_slots(body: str) -> list[int]:
     links = _HREF.findall(text) if "href" in text else []
     text = unicodedata.normalize("NFKC", _TAG.sub(" ", text)).replace("\ufeff", "")
     length = len(text)
+    # The first MAX_TEXT characters (cut at a space) give every feature; the rest, its links.
+    cut = text.rfind(" ", 0, MAX_TEXT) if length > MAX_TEXT else length
+    cut = cut if cut > 0 else MAX_TEXT
+    text, rest = text[:cut], text[cut:]
     written, prose = _links_and_rest(text)
-    links += written
-    text, prose = text[:MAX_TEXT], prose[:MAX_TEXT]
+    links += written + _links_and_rest(rest)[0]
     found: list[str] = []
     for link in links:
         found += _domain_features("link-", link)
