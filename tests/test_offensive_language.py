@@ -80,5 +80,14 @@ def test_the_service_scores_as_the_library_does() -> None:
 
     model = OffensiveLanguage.load(0.9)
     assert model is not None
-    for text in (ABUSIVE, CIVIL, "What a stupid decision by the council."):
+    texts = (
+        ABUSIVE,
+        CIVIL,
+        "What a stupid decision by the council.",
+        "STUPID stupid Stupid, so stupid!",  # case and repeated words
+        "the of and",  # only stop words: no known word at all
+        "Café déjà vu, naïve idiot",  # accents
+        "",
+    )
+    for text in texts:
         assert model.score(text) == pytest.approx(float(predict_prob([text])[0]), abs=1e-9)
