@@ -260,12 +260,10 @@ class Keys:
         return f"{self.prefix}:report-limits"
 
     # --- the learning spam filter (service/spam_filter_store.py): one `{spam-filter}` tag ---
-    def spam_filter_shard(self, shard: int) -> str:
-        """Hash of up to 128 feature slots (by slot within the shard) to their learned counts."""
-        return f"{self.spam_filter_shards()}{shard}"
-
     def spam_filter_shards(self) -> str:
-        """The name every slot shard starts with, its number following."""
+        """The name of the slot shards up to their number: shard N, a hash of up to 128 feature
+        slots (by slot within the shard) to their learned counts, is this name and N (the Lua
+        steps add the number)."""
         return f"{self.prefix}:{{spam-filter}}:slots:"
 
     def spam_filter_totals(self) -> str:

@@ -299,8 +299,3 @@ def without_personal(record: bytes) -> bytes:
     text = record.decode()
     personal = _number(text[3:5])
     return (text[:3] + "00" + text[_HEADER + _SLOT_DIGITS * personal :]).encode()
-
-
-def shards_of(slots: Iterable[int]) -> list[int]:
-    """Give the shards holding some slots, in order."""
-    return sorted({slot >> SHARD_BITS for slot in slots})

@@ -24,8 +24,6 @@ from service.spam_filter import (
     SHARD_SIZE,
     SlotCounts,
     Totals,
-    record_slots,
-    shards_of,
 )
 from service.store import _guarded
 from service.topology import RedisClient
@@ -99,29 +97,17 @@ class SpamFilterStore:
         return (_text(raw) if raw is not None else None), learned or b""
 
     @_guarded
-    def replace(self, comment_id: str, expected: bytes, record: bytes, keep: bool = True) -> str:
-        """Swap what was learned from a comment (`expected`, as read) for `record` in one step;
-        answer "conflict" when it changed meanwhile, "unchanged" or "learned". An empty
-        comment id learns a labelled example that is no comment, for good."""
-        slots = record_slots(expected) + record_slots(record)
-        shards = shards_of(slots)
+    def replace(
+        self, comment_id: str, expected: bytes | None, record: bytes, keep: bool = True
+    ) -> str:
+        """Swap what was learned from a comment (`expected`, as read; None: whatever is there
+        now) for `record` in one step; answer "conflict" when it changed meanwhile, "unchanged"
+        or "learned". An empty comment id learns a labelled example that is no comment, for
+        good."""
         return _text(
             self._learn(
-                keys=[
-                    self.keys.spam_filter_records(),
-                    self.keys.spam_filter_record_order(),
-                    self.keys.spam_filter_totals(),
-                    *(self.keys.spam_filter_shard(shard) for shard in shards),
-                ],
-                args=[
-                    comment_id,
-                    expected,
-                    record,
-                    int(time.time() * 1000),
-                    self.max_records,
-                    " ".join(map(str, shards)),
-                    "1" if keep else "0",
-                ],
+                keys=self._learn_keys(),
+                args=self._learn_args(comment_id, expected, record, keep),
             )
         )
 
@@ -134,16 +120,27 @@ class SpamFilterStore:
                 self.replace("", b"", record, keep=False)
             return
         pipe = self.client.pipeline(transaction=False)
+        keys = self._learn_keys()
         for record in records:
-            shards = shards_of(record_slots(record))
-            self._learn(
-                keys=[
-                    self.keys.spam_filter_records(),
-                    self.keys.spam_filter_record_order(),
-                    self.keys.spam_filter_totals(),
-                    *(self.keys.spam_filter_shard(shard) for shard in shards),
-                ],
-                args=["", "", record, 0, self.max_records, " ".join(map(str, shards)), "0"],
-                client=pipe,
-            )
+            self._learn(keys=keys, args=self._learn_args("", b"", record, keep=False), client=pipe)
         pipe.execute()
+
+    def _learn_keys(self) -> list[str]:
+        return [
+            self.keys.spam_filter_records(),
+            self.keys.spam_filter_record_order(),
+            self.keys.spam_filter_totals(),
+        ]
+
+    def _learn_args(
+        self, comment_id: str, expected: bytes | None, record: bytes, keep: bool
+    ) -> list[Any]:
+        return [
+            comment_id,
+            b"*" if expected is None else expected,
+            record,
+            int(time.time() * 1000) if comment_id else 0,
+            self.max_records,
+            self.keys.spam_filter_shards(),
+            "1" if keep else "0",
+        ]

@@ -78,22 +78,19 @@ class SpamFilter:
         """Bring what the filter learned from a comment in line with its state now; answer
         "learned", "unchanged" or "missing".
 
-        Safe under concurrent decisions: each swap is one atomic step that checks the record it
-        replaces, and the state is read again after every swap, so the last decision wins.
-        `read` is the comment's record and sealed private data, as just read, if at hand.
+        Safe under concurrent decisions: each swap is one atomic step that takes out whatever
+        was learned from the comment before, and the state is read again after every swap, so
+        the last decision wins. `read` is the comment's record and sealed private data, as just
+        read, if at hand.
         """
         outcome = "unchanged"
         if read is None:
-            read, learned = self._read(article_id, comment_id)
-        else:
-            learned = self.filter_store.record(comment_id)
+            read, _ = self._read(article_id, comment_id)
         for _ in range(LEARN_ATTEMPTS):
             fields, sealed = read
             if not fields:
                 return "missing"  # deleted: what was learned stays
             label = label_of(fields)
-            if record_label(learned) == label:
-                return outcome
             record = b""
             if label is not None:
                 email = self._email(sealed)
@@ -101,10 +98,13 @@ class SpamFilter:
                     fields.get("name", ""), fields.get("body", ""), fields.get("website"), email
                 )
                 record = pack_record(label, found)
-            if self.filter_store.replace(comment_id, learned, record) == "learned":
-                outcome = "learned"
+            if self.filter_store.replace(comment_id, None, record) == "unchanged":
+                return outcome
+            outcome = "learned"
             # A decision may have come in between: read its state again.
             read, learned = self._read(article_id, comment_id)
+            if not read[0] or record_label(learned) == label_of(read[0]):
+                return outcome  # settled, or deleted meanwhile: what was learned stays
         log.warning("comment %s: the spam filter could not settle its label", comment_id)
         return outcome
 

@@ -21,9 +21,10 @@ import pytest
 from flask import Flask
 from redis.crc import key_slot
 
-from service import create_app
+from service import EXTENSION, create_app
 from service.keys import BUCKETS, Keys, article_bucket, bucket_tags
 from service.models import Status
+from service.spam_filter import features
 from tests.conftest import MODERATOR_TOKENS, TOPOLOGY, app_config, close_app
 from tests.helpers import reply, stored_fields
 from tests.servers import Cluster, SentinelSetup, Standalone, cli_executable, wait_until
@@ -186,6 +187,12 @@ def test_views_merge_every_master(three_master_cluster: Cluster, key_prefix: str
         assert counts["counts"] == dict.fromkeys(ARTICLES, 1)
         stats = client.get("/api/v1/moderation/stats", headers=MODERATOR).get_json()
         assert stats["counts"]["approved"] == BUCKETS and stats["counts"]["pending"] == 0
+        # The spam filter learned every approval on its own master, and reads what it learned.
+        spam_filter = app.extensions[EXTENSION].spam_filter
+        assert spam_filter.filter_store.totals().ham_comments == BUCKETS
+        slots = features(reply()["name"], reply()["body"], None, reply()["email"]).slots()
+        _, counts = spam_filter.filter_store.counts(slots)
+        assert all(found is not None and found.comments == BUCKETS for found in counts)
         assert raw.ping()
     finally:
         close_app(app)

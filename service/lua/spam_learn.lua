@@ -1,11 +1,15 @@
 -- Learn a comment as spam or legitimate, relabel it, unlearn it or forget its personal slots,
 -- in one step: what was learned from it before is subtracted exactly, whatever its text is now.
 -- KEYS[1] records (comment id -> record)   KEYS[2] record order (sorted set, learned at ms)
--- KEYS[3] totals   KEYS[4..] the slot shards the old and new records touch, in ARGV[6]'s order
+-- KEYS[3] totals
 -- ARGV[1] comment id ("" for a labelled example that is no comment: learned, never undone)
--- ARGV[2] the record the caller read ("" for none): the step is refused if it changed since
+-- ARGV[2] the record the caller read ("" for none): the step is refused if it changed since;
+-- "*": whatever record is there now is swapped
 -- ARGV[3] the new record ("" to unlearn)   ARGV[4] now (ms)   ARGV[5] records kept at most
--- ARGV[6] the shard numbers of KEYS[4..], space separated
+-- ARGV[6] the name of the slot shards up to their number: slot N lives in field N % 128 of
+-- shard N // 128. The shards are named here rather than listed in KEYS, since the records
+-- they touch are only read here; they hold the {spam-filter} tag of KEYS, so live in its hash
+-- slot on a cluster.
 -- ARGV[7] "1": keep the new record (it can be undone later); "0": learn it and keep no record
 -- A record (printable): 1 character of label (s or h), then base-64 numbers (DIGITS): 2 of
 -- weight, 2 of the number of personal slots, 4 per slot. A slot's counts: "<spam weight>:
@@ -14,20 +18,16 @@
 local comment_id, expected, record = ARGV[1], ARGV[2], ARGV[3]
 if comment_id ~= '' then
   local current = redis.call('HGET', KEYS[1], comment_id) or ''
-  if current ~= expected then
+  if expected == '*' then
+    expected = current
+  elseif current ~= expected then
     return 'conflict'
   end
   if current == record and ARGV[7] == '1' then
     return 'unchanged'
   end
 end
-
-local shard_key = {}
-local index = 4
-for shard in string.gmatch(ARGV[6], '%d+') do
-  shard_key[tonumber(shard)] = KEYS[index]
-  index = index + 1
-end
+local shards = ARGV[6]
 
 local DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_'
 local VALUE = {}
@@ -53,7 +53,7 @@ local function apply(learned, sign)
   local count = (#learned - 5) / 4
   for i = 0, count - 1 do
     local slot = number(learned, 6 + 4 * i, 9 + 4 * i)
-    local key = shard_key[math.floor(slot / 128)]
+    local key = shards .. math.floor(slot / 128)
     local field = tostring(slot % 128)
     local counts = {0, 0, 0}
     local stored = redis.call('HGET', key, field)
