@@ -28,6 +28,7 @@ from tests.conftest import (
     wait_until_answers,
 )
 from tests.helpers import located, pending_ids, reply, stored_fields, stored_ids, stored_members
+from tests.servers import wait_until
 
 URL = "/api/v1/articles/article-1/comments"
 
@@ -64,9 +65,16 @@ def test_acknowledged_submissions_survive_sigkill(aof_redis: RedisExecutor) -> N
 
     aof_redis.kill(wait=True, sig=signal.SIGKILL)
     aof_redis.start()
+    loaded(raw)
     assert pending_ids(raw, "durable") == acknowledged
     close_app(app)
     raw.close()
+
+
+def loaded(raw: redis.Redis) -> None:
+    """Wait until a restarted server has read its append-only file back (until then it answers
+    LOADING)."""
+    wait_until(lambda: int(raw.dbsize()) >= 0, 30, "the server to load its data")
 
 
 def test_redis_restarted_between_submit_and_approve(aof_redis: RedisExecutor) -> None:
@@ -75,6 +83,7 @@ def test_redis_restarted_between_submit_and_approve(aof_redis: RedisExecutor) ->
     comment_id = client.post(URL, json=reply()).get_json()["comment"]["id"]
     aof_redis.stop()
     aof_redis.start()
+    loaded(redis.Redis.from_url(url_of(aof_redis)))
     headers = {"Authorization": "Bearer alice-token-0123456789"}
     approved = client.post(f"/api/v1/moderation/comments/{comment_id}/approve", headers=headers)
     assert approved.status_code == 200

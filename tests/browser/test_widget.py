@@ -383,7 +383,8 @@ def test_field_errors_are_summarised_focused_and_cleared_once_fixed(
     assert fresh_service.keys() == []
 
     post(page)
-    expect(page.get_by_text(AWAITING_MODERATION)).to_be_visible()
+    # In the list (the live region says it too, for screen readers).
+    expect(comment_item(page, "A fine comment.").get_by_text(AWAITING_MODERATION)).to_be_visible()
     (queued,) = fresh_service.queue(article_id=DEMO_ARTICLE_ID)
     assert (queued["name"], queued["email"]) == ("Ann Reader", "ann@example.com")
 
