@@ -18,10 +18,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from service.models import PrivateData
 
 KEY_CHECK_TEXT = b"news-comments: the secret key this store is sealed with"
-# Sealed data today: "2", then URL-safe base64 (unpadded) of a 12-byte nonce and the AES-256-GCM
+# Sealed data: a form digit, then URL-safe base64 (unpadded) of a 12-byte nonce and the AES-256-GCM
 # ciphertext with its tag. Data sealed before is a Fernet token ("gAAAA…"), still opened.
 _SEALED_PREFIX = b"2"
 _NONCE_BYTES = 12
+# A comment's private data today: form "3", email, IP and user agent joined by _SEPARATOR (the
+# email and IP never hold it). Form "2" sealed them as a JSON list (or, before, an object).
+_PRIVATE_PREFIX = b"3"
+_SEPARATOR = "\x1f"
 
 
 class PrivateDataError(RuntimeError):
@@ -44,32 +48,36 @@ class Privacy:
         self._avatar_key = _derive(secret, "avatar/v1")
         self._check_key = _derive(secret, "key-check/v1")
 
-    def _seal(self, plain: bytes) -> bytes:
+    def _seal(self, plain: bytes, prefix: bytes = _SEALED_PREFIX) -> bytes:
         """Encrypt and authenticate `plain` under a fresh nonce."""
         nonce = os.urandom(_NONCE_BYTES)
         sealed = nonce + self._aead.encrypt(nonce, plain, None)
-        return _SEALED_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=")
+        return prefix + base64.urlsafe_b64encode(sealed).rstrip(b"=")
 
     def _open(self, sealed: bytes) -> bytes:
         """Decrypt what `_seal` (or, before it, Fernet) sealed; raise PrivateDataError when it
         does not open with this secret."""
         try:
-            if not sealed.startswith(_SEALED_PREFIX):
+            if not sealed.startswith((_SEALED_PREFIX, _PRIVATE_PREFIX)):
                 return self._fernet.decrypt(sealed)
-            body = sealed[len(_SEALED_PREFIX) :]
+            body = sealed[1:]
             raw = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
             return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None)
         except (InvalidToken, InvalidTag, binascii.Error, ValueError) as error:
             raise PrivateDataError("private data does not open with this secret") from error
 
     def encrypt(self, data: PrivateData) -> bytes:
-        """Seal the private data of one comment: email, IP and user agent as a JSON list."""
-        plain = json.dumps([data.email, data.ip, data.user_agent], separators=(",", ":"))
-        return self._seal(plain.encode())
+        """Seal the private data of one comment: email, IP and user agent, joined."""
+        plain = _SEPARATOR.join([data.email, data.ip, data.user_agent])
+        return self._seal(plain.encode(), _PRIVATE_PREFIX)
 
     def decrypt(self, sealed: bytes) -> PrivateData:
-        """Open the private data of one comment."""
-        fields = json.loads(self._open(sealed))
+        """Open the private data of one comment (sealed in any form so far)."""
+        plain = self._open(sealed)
+        if sealed.startswith(_PRIVATE_PREFIX):
+            email, ip, user_agent = plain.decode().split(_SEPARATOR, 2)
+            return PrivateData(email=email, ip=ip, user_agent=user_agent)
+        fields = json.loads(plain)
         if isinstance(fields, dict):  # sealed before the list form
             return PrivateData(fields["email"], fields["ip"], fields["user_agent"])
         email, ip, user_agent = fields

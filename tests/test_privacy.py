@@ -109,3 +109,13 @@ def test_data_sealed_before_the_compact_form_still_opens() -> None:
     with pytest.raises(PrivateDataError):
         other.decrypt(sealed)
     assert not privacy.opens(sealed[:-2]) and not privacy.opens(b"2%%%")
+
+    # Sealed as a JSON list under the same cipher (form "2"), as until the joined form: opens;
+    # the joined form is shorter, and a user agent holding the separator comes back whole.
+    as_list = [data.email, data.ip, data.user_agent]
+    listed = privacy._seal(json.dumps(as_list, separators=(",", ":")).encode())
+    assert listed.startswith(b"2") and sealed.startswith(b"3")
+    assert privacy.decrypt(listed) == data
+    assert len(sealed) < len(listed)
+    odd = PrivateData("odd@example.com", "192.0.2.9", "Agent\x1fwith\x1fseparators")
+    assert privacy.decrypt(privacy.encrypt(odd)) == odd
