@@ -62,7 +62,7 @@ BUCKET_KINDS = {
     "published-counts": "published counts (bucket hash)",
     "approved-by-email": "approved per email (bucket hash)",
     "locator": "comment locator (bucket hash)",
-    "email": "email index",
+    "emails": "email index (bucket hash shards)",
     "articles": "article list (bucket)",
     "events": "events stream (bucket)",
     "audit": "audit stream (bucket)",

@@ -26,6 +26,8 @@ _NONCE_BYTES = 12
 # email and IP never hold it). Form "2" sealed them as a JSON list (or, before, an object).
 _PRIVATE_PREFIX = b"3"
 _SEPARATOR = "\x1f"
+# Bytes of an email's HMAC-SHA256 kept in its hash: 128 bits, 22 characters of base64.
+_EMAIL_HASH_BYTES = 16
 
 
 class PrivateDataError(RuntimeError):
@@ -100,8 +102,10 @@ class Privacy:
         return self._open(sealed).decode()
 
     def email_hash(self, email: str) -> str:
-        """Give the keyed hash that finds an email's comments without storing the email."""
-        return hmac.new(self._lookup_key, email.casefold().encode(), hashlib.sha256).hexdigest()
+        """Give the keyed hash that finds an email's comments without storing the email: 128
+        bits of an HMAC-SHA256, in 22 characters of URL-safe base64."""
+        digest = hmac.new(self._lookup_key, email.casefold().encode(), hashlib.sha256).digest()
+        return _base64(digest[:_EMAIL_HASH_BYTES])
 
     def client_hash(self, ip: str) -> str:
         """Give the keyed hash that names a client IP in rate-limit and flood keys."""
@@ -123,3 +127,13 @@ class Privacy:
         too, so one client's reports cannot be linked across comments."""
         text = f"report:{comment_id}:{client}".encode()
         return hmac.new(self._lookup_key, text, hashlib.sha256).hexdigest()[:32]
+
+
+def email_hash_of_hex(old: str) -> str:
+    """Give today's email hash of one kept in hex (all 256 bits) before: the same HMAC, cut to
+    128 bits, so data stored then is found by it (`news-comments migrate-keys`)."""
+    return _base64(bytes.fromhex(old)[:_EMAIL_HASH_BYTES])
+
+
+def _base64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

@@ -89,7 +89,7 @@ def test_raw_key_names() -> None:
     assert keys.locator(3) == "comments:{3.0}:locator"
     assert keys.published_counts(3) == "comments:{3.0}:published-counts"
     assert keys.approved_by_email(3) == "comments:{3.0}:approved-by-email"
-    assert keys.email_index(3, "ab12") == "comments:{3.0}:email:ab12"
+    assert keys.email_index(3, "ab12") == "comments:{3.0}:emails:a"
     assert keys.articles(3) == "comments:{3.0}:articles"
     assert keys.events(3) == "comments:{3.0}:events"
     assert keys.audit(3) == "comments:{3.0}:audit"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -14,7 +16,7 @@ from flask.testing import FlaskClient
 
 from service import records
 from service.models import PrivateData
-from service.privacy import Privacy, PrivateDataError, _derive
+from service.privacy import Privacy, PrivateDataError, _derive, email_hash_of_hex
 from tests.conftest import SECRET_KEY
 from tests.helpers import decide, keyspace_mentions, listing, stored_members, submit
 
@@ -77,6 +79,17 @@ def test_keyed_hashes_depend_on_the_secret() -> None:
     assert one.email_hash(email) != other.email_hash(email)
     assert one.avatar_seed(email) != other.avatar_seed(email)
     assert one.avatar_seed(email) not in one.email_hash(email)
+
+
+def test_an_email_hash_kept_in_hex_before_gives_todays() -> None:
+    """Today's email hash is the first 128 bits of the HMAC kept before in hex (all 256): the
+    key migration finds each email's data by it."""
+    privacy = Privacy(SECRET_KEY)
+    email = "reader@example.com"
+    lookup_key = _derive(SECRET_KEY, "email-lookup/v1")
+    old = hmac.new(lookup_key, email.encode(), hashlib.sha256).hexdigest()
+    assert len(old) == 64 and len(privacy.email_hash(email)) == 22
+    assert email_hash_of_hex(old) == privacy.email_hash(email)
 
 
 def test_removed_comment_hides_its_author(client: FlaskClient, moderator: dict[str, str]) -> None:
