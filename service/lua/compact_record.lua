@@ -8,8 +8,9 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
   return 0
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+-- The entry moves only when it names this comment, and never takes another comment's place.
 if ARGV[4] ~= '' and redis.call('HGET', KEYS[2], ARGV[4]) == ARGV[1] then
   redis.call('HDEL', KEYS[2], ARGV[4])
-  redis.call('HSET', KEYS[2], ARGV[5], ARGV[1])
+  redis.call('HSETNX', KEYS[2], ARGV[5], ARGV[1])
 end
 return 1
