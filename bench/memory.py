@@ -61,7 +61,7 @@ BUCKET_KINDS = {
     "status": "bucket state queue",
     "published-counts": "published counts (bucket hash)",
     "approved-by-email": "approved per email (bucket hash)",
-    "locator": "comment locator (bucket hash)",
+    "locator": "comment locator (bucket hash shards)",
     "emails": "email index (bucket hash shards)",
     "articles": "article list (bucket)",
     "events": "events stream (bucket)",

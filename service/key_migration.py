@@ -3,8 +3,8 @@
 Three moves, each run when its layout is found: from the layout before buckets (`KeyMigration`,
 in place on the one server it ran on), then from a hash per comment to packed records
 (`RecordPacking`, on any topology), then to compact indexes (`IndexCompaction`, on any topology:
-the email index as hashes of a few shards a bucket, email hashes and duplicate fingerprints in
-their shorter forms).
+the email index and the comment locator as hashes of many shards a bucket, email hashes and
+duplicate fingerprints in their shorter forms).
 
 Safe to interrupt and to run again: each article key moves with one RENAME (a key already moved
 is skipped); each site-wide index is copied into its buckets' shares with writes that give the
@@ -31,9 +31,9 @@ from service.keys import (
     BUCKETS,
     LAYOUT,
     PACKED_LAYOUT,
-    EmailSetKeys,
     Keys,
     LegacyKeys,
+    PackedKeys,
     UnpackedKeys,
     article_bucket,
 )
@@ -181,7 +181,7 @@ class KeyMigration:
             pipe = self.client.pipeline(transaction=False)
             for comment_id, record in batch:
                 bucket = article_bucket(self._articles[comment_id])
-                pipe.hset(self.keys.locator(bucket), comment_id, record)
+                pipe.hset(PackedKeys(self.keys).locator(bucket), comment_id, record)
             pipe.execute()
             self.report.comments += len(batch)
 
@@ -236,7 +236,7 @@ class KeyMigration:
                         # A sorted set per email, as the layout before compact indexes had it:
                         # `IndexCompaction` folds it next.
                         pipe.zadd(
-                            EmailSetKeys(self.keys).email_index(bucket, email_hash),
+                            PackedKeys(self.keys).email_index(bucket, email_hash),
                             {comment_id: 0},
                         )
                 pipe.execute()
@@ -313,7 +313,7 @@ def unpacked_layout_present(client: RedisClient, prefix: str) -> bool:
         return False
     pipe = client.pipeline(transaction=False)
     for bucket in range(BUCKETS):
-        pipe.exists(keys.locator(bucket))
+        pipe.exists(PackedKeys(keys).locator(bucket))
     return any(pipe.execute())
 
 
@@ -347,7 +347,7 @@ class RecordPacking:
         if not comment_id or not article_id:
             return 0
         bucket = article_bucket(article_id)
-        located = self.client.hget(self.keys.locator(bucket), comment_id)
+        located = self.client.hget(PackedKeys(self.keys).locator(bucket), comment_id)
         email_hash = fingerprint = ""
         new_locator = ""
         if located is not None:
@@ -364,7 +364,7 @@ class RecordPacking:
                     self.unpacked.duplicate(article_id, fingerprint),
                     self.keys.comments(article_id),
                     self.keys.fingerprints(article_id),
-                    self.keys.locator(bucket),
+                    PackedKeys(self.keys).locator(bucket),
                 ],
                 args=[comment_id, record, new_locator, fingerprint[:32]],
             )
@@ -385,14 +385,17 @@ class CompactionReport:
     email_sets: int = 0
     fields: int = 0
     pending_lists: int = 0
+    located: int = 0
 
     def lines(self) -> list[str]:
         """Describe the run in one line, or none when it changed nothing."""
-        if not any((self.records, self.email_sets, self.fields, self.pending_lists)):
+        counts = (self.records, self.email_sets, self.fields, self.pending_lists, self.located)
+        if not any(counts):
             return []
         return [
             f"Compacted {self.records} record(s), {self.email_sets} email index set(s), "
-            f"{self.fields} email-keyed field(s) and {self.pending_lists} network pending list(s)."
+            f"{self.fields} email-keyed field(s), {self.pending_lists} network pending list(s) "
+            f"and {self.located} locator entries."
         ]
 
 
@@ -400,8 +403,9 @@ class IndexCompaction:
     """Move packed records' data to compact indexes: each email's sorted set folded into its
     shard of the email index, email hashes (in records, field names and the index) cut from 256
     bits in hex to 128 in base64, duplicate fingerprints to 96 bits in base64, each network's
-    pending comments from a sorted set to a string of ids. Each rewrite is one atomic step that
-    leaves today's forms alone: safe to interrupt and to run again."""
+    pending comments from a sorted set to a string of ids, each bucket's comment locator split in
+    its shards. Each rewrite is one atomic step that leaves today's forms alone: safe to
+    interrupt and to run again."""
 
     def __init__(self, client: RedisClient, prefix: str) -> None:
         self.client = client
@@ -415,14 +419,19 @@ class IndexCompaction:
         self._pending_list = client.register_script(
             _script_source("pending_list", transition=False)
         )
+        self._move = client.register_script(_script_source("move_field", transition=False))
 
     def run(self) -> CompactionReport:
         """Compact everything, then note today's layout; answer what was rewritten."""
         for key in self._scan(f"{_glob_escaped(self.keys.prefix)}:{{*}}:a:*:comments"):
             self._compact_records(key)
-        sets = EmailSetKeys(self.keys)
+        packed = PackedKeys(self.keys)
         for bucket in range(BUCKETS):
-            for key in self._scan(f"{_glob_escaped(sets.email_index(bucket, ''))}*"):
+            for comment_id, _ in self._hscan(packed.locator(bucket)):
+                shard = self.keys.locator(bucket, comment_id)
+                moved = self._move(keys=[packed.locator(bucket), shard], args=[comment_id])
+                self.report.located += int(moved)
+            for key in self._scan(f"{_glob_escaped(packed.email_index(bucket, ''))}*"):
                 old_hash = key.rpartition(":")[2]
                 if _is_hex(old_hash, 64):
                     new_hash = email_hash_of_hex(old_hash)

@@ -45,8 +45,12 @@ COMMENT_ID_LENGTH = 24
 LEGACY_COMMENT_ID_LENGTH = 22
 # The layout `Keys` names, stored under `Keys.layout()` once data is written in it.
 LAYOUT = "compact-indexes"
-# The layout before it: a sorted set per email, email hashes and fingerprints in hex.
+# The layout before it: a sorted set per email, email hashes and fingerprints in hex, one
+# comment locator a bucket.
 PACKED_LAYOUT = "packed-records"
+# A bucket's comment locator is split in this many hashes, each a compact listpack while it holds
+# at most 128 comments (up to some 260,000 comments a site); a comment's shard comes from its id.
+LOCATOR_SHARDS = 128
 
 
 @cache
@@ -152,10 +156,12 @@ class Keys:
         """Hash of email hash to that email's approved comments in the bucket."""
         return f"{self._bucket(bucket)}:approved-by-email"
 
-    def locator(self, bucket: int) -> str:
+    def locator(self, bucket: int, comment_id: str) -> str:
         """Hash of comment id to where it lives: its article, and for a reply its thread's
-        top-level comment and its parent (`Locator.dumps`)."""
-        return f"{self._bucket(bucket)}:locator"
+        top-level comment and its parent (`Locator.dumps`), for the bucket's comments of one
+        shard (`LOCATOR_SHARDS`, by a CRC-32 of the id)."""
+        shard = zlib.crc32(comment_id.encode()) % LOCATOR_SHARDS
+        return f"{self._bucket(bucket)}:locator:{shard}"
 
     def email_index(self, bucket: int, email_hash: str) -> str:
         """Hash of email hashes to the space-separated ids of the bucket's comments written with
@@ -333,15 +339,21 @@ class LegacyKeys:
 
 
 @dataclass(frozen=True)
-class EmailSetKeys:
-    """Name the email index of the layouts before compact indexes (a sorted set per email and
-    bucket, named by the email's hash in hex), until `news-comments migrate-keys` folds it."""
+class PackedKeys:
+    """Name the keys of the layouts before compact indexes that today's layout splits (a sorted
+    set per email and bucket, named by the email's hash in hex; one comment locator a bucket),
+    until `news-comments migrate-keys` splits them."""
 
     keys: Keys
 
     def email_index(self, bucket: int, email_hash: str) -> str:
         """Sorted set of the bucket's comment ids written with one email."""
         return f"{self.keys.bucket_scope(bucket)}:email:{email_hash}"
+
+    def locator(self, bucket: int) -> str:
+        """Hash of the bucket's comment ids to where each lives (`Locator.dumps`, or before
+        packed records a JSON list)."""
+        return f"{self.keys.bucket_scope(bucket)}:locator"
 
 
 @dataclass(frozen=True)

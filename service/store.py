@@ -318,7 +318,7 @@ class Store:
         )
         keys = [
             *self._transition_keys(comment_id, locator),
-            self.keys.locator(bucket),
+            self.keys.locator(bucket, comment_id),
             self.keys.email_index(bucket, comment.email_hash),
             self.keys.fingerprints(article_id),
             self.keys.article(article_id),
@@ -433,7 +433,7 @@ class Store:
                 self._delete,
                 keys=[
                     *self._transition_keys(comment_id, locator),
-                    keys.locator(bucket),
+                    keys.locator(bucket, comment_id),
                     keys.email_index(bucket, email_hash),
                     keys.fingerprints(article_id),
                     keys.audit(bucket),
@@ -580,10 +580,14 @@ class Store:
         asked: list[tuple[int, list[str]]] = [*by_bucket.items()]
         if legacy:
             asked += [(bucket, legacy) for bucket in range(BUCKETS)]
+        by_shard: dict[str, list[str]] = defaultdict(list)
         for bucket, ids in asked:
-            pipe.hmget(self.keys.locator(bucket), ids)
+            for comment_id in ids:
+                by_shard[self.keys.locator(bucket, comment_id)].append(comment_id)
+        for shard, ids in by_shard.items():
+            pipe.hmget(shard, ids)
         found: dict[str, Locator] = {}
-        for (_, ids), answer in zip(asked, pipe.execute(), strict=True):
+        for ids, answer in zip(by_shard.values(), pipe.execute(), strict=True):
             for comment_id, raw in zip(ids, answer, strict=True):
                 if raw is not None:
                     found[comment_id] = Locator.loads(comment_id, _text(raw))

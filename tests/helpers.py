@@ -19,8 +19,8 @@ from service import records
 from service.keys import (
     BUCKETS,
     PACKED_LAYOUT,
-    EmailSetKeys,
     Keys,
+    PackedKeys,
     UnpackedKeys,
     article_bucket,
 )
@@ -183,7 +183,10 @@ def approved_by_email(redis_client: RedisClient, key_prefix: str) -> dict[str, i
 def located(redis_client: RedisClient, key_prefix: str, comment_id: str) -> bool:
     """Tell whether some bucket's locator knows a comment."""
     keys = Keys(key_prefix)
-    return any(redis_client.hexists(keys.locator(bucket), comment_id) for bucket in range(BUCKETS))
+    return any(
+        redis_client.hexists(keys.locator(bucket, comment_id), comment_id)
+        for bucket in range(BUCKETS)
+    )
 
 
 def stored_ids(redis_client: RedisClient, key_prefix: str) -> list[str]:
@@ -224,7 +227,7 @@ def unpack_records(redis_client: RedisClient, key_prefix: str) -> None:
     for bucket in range(BUCKETS):
         located.update(
             (_text(comment_id), _text(value))
-            for comment_id, value in redis_client.hgetall(keys.locator(bucket)).items()
+            for comment_id, value in redis_client.hgetall(PackedKeys(keys).locator(bucket)).items()
         )
     for name in list(redis_client.scan_iter(match=f"{key_prefix}:*:a:*:comments", count=1000)):
         key = _text(name)
@@ -251,7 +254,7 @@ def unpack_records(redis_client: RedisClient, key_prefix: str) -> None:
                     fingerprint,
                 ]
                 bucket = article_bucket(article_id)
-                redis_client.hset(keys.locator(bucket), comment_id, json.dumps(old))
+                redis_client.hset(PackedKeys(keys).locator(bucket), comment_id, json.dumps(old))
         redis_client.delete(key)
     for name in list(redis_client.scan_iter(match=f"{key_prefix}:*:a:*:fingerprints", count=1000)):
         redis_client.delete(name)
@@ -265,17 +268,21 @@ def _hex_email_hash(email_hash: str) -> str:
 
 
 def expand_indexes(redis_client: RedisClient, key_prefix: str) -> None:
-    """Rewrite today's compact indexes as the layout before them kept them: a sorted set per
-    email and bucket, email hashes (in records, field names, index names) in hex, duplicate
-    fingerprints of 32 hex digits, a sorted set of each network's pending comments, the layout
-    noted as packed records."""
+    """Rewrite today's compact indexes as the layout before them kept them: one comment locator
+    a bucket, a sorted set per email and bucket, email hashes (in records, field names, index
+    names) in hex, duplicate fingerprints of 32 hex digits, a sorted set of each network's
+    pending comments, the layout noted as packed records."""
     keys = Keys(key_prefix)
-    sets = EmailSetKeys(keys)
+    packed = PackedKeys(keys)
     for bucket in range(BUCKETS):
+        shards = redis_client.scan_iter(match=f"{keys.bucket_scope(bucket)}:locator:*", count=1000)
+        for shard in list(shards):
+            redis_client.hset(packed.locator(bucket), mapping=redis_client.hgetall(shard))
+            redis_client.delete(shard)
         shards = redis_client.scan_iter(match=f"{keys.email_index(bucket, '')}*", count=1000)
         for shard in list(shards):
             for email_hash, ids in redis_client.hgetall(shard).items():
-                old = sets.email_index(bucket, _hex_email_hash(_text(email_hash)))
+                old = packed.email_index(bucket, _hex_email_hash(_text(email_hash)))
                 redis_client.zadd(old, dict.fromkeys(_text(ids).split(), 0))
             redis_client.delete(shard)
     by_email = [keys.approved_by_email(bucket) for bucket in range(BUCKETS)]

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from service.cli import main
 from service.key_migration import KeyMigration, legacy_layout_present
-from service.keys import BUCKETS, Keys, LegacyKeys, bucket_tags
+from service.keys import BUCKETS, Keys, LegacyKeys, PackedKeys, bucket_tags
 from service.models import Status
 from service.topology import Timeouts, connect
 from tests.conftest import TOPOLOGY
@@ -61,7 +61,7 @@ def downgrade(client: Any, prefix: str) -> None:
     for name, key_of in (
         ("published-counts", keys.published_counts),
         ("approved-by-email", keys.approved_by_email),
-        ("locator", keys.locator),
+        ("locator", PackedKeys(keys).locator),
     ):
         for bucket in range(BUCKETS):
             values = client.hgetall(key_of(bucket))

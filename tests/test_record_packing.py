@@ -82,8 +82,8 @@ def test_comments_kept_one_hash_each_are_packed(
     assert main(["migrate-keys"]) == 0
     output = capsys.readouterr().out
     assert "Packed 6 comment(s)" in output
-    compacted = "5 record(s), 4 email index set(s), 3 email-keyed field(s) and 1 network pending"
-    assert f"Compacted {compacted} list(s)" in output
+    compacted = "5 record(s), 4 email index set(s), 3 email-keyed field(s), 1 network pending"
+    assert f"Compacted {compacted} list(s) and 5 locator entries" in output
     assert not unpacked_layout_present(redis_client, key_prefix)
     assert redis_client.get(Keys(key_prefix).layout()) == LAYOUT
     assert stored_ids(redis_client, key_prefix) == ids
@@ -136,10 +136,11 @@ def test_indexes_of_packed_records_are_compacted(
     assert "before compact indexes" in str(refused.value)
 
     assert main(["migrate-keys"]) == 0
-    compacted = "5 record(s), 3 email index set(s), 4 email-keyed field(s) and 1 network pending"
-    assert f"Compacted {compacted} list(s)" in capsys.readouterr().out
+    compacted = "5 record(s), 3 email index set(s), 4 email-keyed field(s), 1 network pending"
+    assert f"Compacted {compacted} list(s) and 5 locator entries" in capsys.readouterr().out
     assert redis_client.get(Keys(key_prefix).layout()) == LAYOUT
     assert list(redis_client.scan_iter(match=f"{key_prefix}:*:email:*")) == []
+    assert list(redis_client.scan_iter(match=f"{key_prefix}:*:locator")) == []
     assert keyspace_mentions(redis_client, "5" * 32) == []  # no hex email hash is left
     assert views(client, moderator) == before
     assert client.get("/api/v1/moderation/blocks", headers=moderator).get_json() == blocks
