@@ -95,7 +95,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     spam_filter = SpamFilter(
         store,
-        SpamFilterStore(store.client, Keys(settings.key_prefix)),
+        SpamFilterStore(store.client, Keys(settings.key_prefix), settings.filter_undoable),
         privacy,
         settings.filter_min_samples,
     )

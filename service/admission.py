@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import math
@@ -38,6 +39,8 @@ from service.text import count_links
 from service.wordlists import WordList
 
 DAY_MS = 86_400_000
+# Bytes of a SHA-256 kept as a duplicate fingerprint: collisions within one article never come.
+FINGERPRINT_BYTES = 12
 CLOSED_MESSAGE = "Comments are closed for this article."
 BLOCKED_MESSAGE = "You cannot comment on this site."
 FLOOD_MESSAGE = "You are posting comments too quickly. Slow down."
@@ -103,10 +106,20 @@ def duplicate_fingerprint(
     article_id: str, parent_id: str | None, email_hash: str, body: str
 ) -> str:
     """Fingerprint a comment's article, parent, author and text, whitespace and case aside
-    (128 bits of a SHA-256, in hex)."""
+    (96 bits of a SHA-256, in 16 characters of URL-safe base64)."""
     text = " ".join(body.casefold().split())
     material = "\x1f".join([article_id, parent_id or "", email_hash, text])
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+    return _base64(hashlib.sha256(material.encode()).digest()[:FINGERPRINT_BYTES])
+
+
+def fingerprint_of_hex(old: str) -> str:
+    """Give a fingerprint kept in hex before (128 or 256 bits) in today's form, cut to 96 bits
+    (data moved from then: `news-comments migrate-keys`, files exported then)."""
+    return _base64(bytes.fromhex(old)[:FINGERPRINT_BYTES])
+
+
+def _base64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _is_loopback(ip: str) -> bool:

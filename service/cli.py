@@ -231,7 +231,11 @@ def check_redis(
     """Prove Redis answers in the topology REDIS_URL names and holds today's key layout, and,
     given the secret key, that the data there was sealed with it (with `seal`, seal a store not
     sealed yet); answer a one-line description, or raise TopologyError saying what is wrong."""
-    from service.key_migration import legacy_layout_present, unpacked_layout_present
+    from service.key_migration import (
+        compaction_pending,
+        legacy_layout_present,
+        unpacked_layout_present,
+    )
     from service.keys import Keys
     from service.privacy import Privacy
     from service.store import Store, StoreUnavailable
@@ -243,6 +247,8 @@ def check_redis(
             if legacy_layout_present(client, prefix)
             else "the layout before packed records"
             if unpacked_layout_present(client, prefix)
+            else "the layout before compact indexes"
+            if compaction_pending(client, prefix)
             else None
         )
     except redis.RedisError as error:
@@ -342,9 +348,11 @@ def command_services() -> Iterator[Services]:
 def migrate_keys() -> int:
     """Move the data from older layouts to today's, in place; safe to re-run."""
     from service.key_migration import (
+        IndexCompaction,
         KeyMigration,
         MigrationError,
         RecordPacking,
+        compaction_pending,
         legacy_layout_present,
     )
     from service.settings import SettingsError, load_settings
@@ -358,12 +366,18 @@ def migrate_keys() -> int:
         if legacy_layout_present(client, settings.key_prefix):
             lines = KeyMigration(client, settings.key_prefix).run().lines()
         packed = RecordPacking(client, settings.key_prefix).run()
+        compacted = (
+            IndexCompaction(client, settings.key_prefix).run().lines()
+            if compaction_pending(client, settings.key_prefix)
+            else []
+        )
     except (SettingsError, TopologyError, MigrationError) as error:
         sys.exit(f"news-comments: {error}")
     except redis.RedisError as error:
         sys.exit(f"news-comments: Redis failed during the move ({error}); run it again")
     if packed:
         lines.append(f"Packed {packed} comment(s) into their articles' records.")
+    lines += compacted
     print("\n".join(lines or ["Nothing to move: the data is in today's layout."]))
     return 0
 

@@ -48,7 +48,12 @@ class DataRightsStore:
         self.store = store
         self.client = store.client
         self.keys = store.keys
-        self._anonymize = self.client.register_script(_script_source("anonymize", transition=False))
+        self._anonymize = self.client.register_script(
+            _script_source("anonymize", transition=False, email_index=True)
+        )
+        self._unindex = self.client.register_script(
+            _script_source("unindex_email", transition=False, email_index=True)
+        )
         self._reseal = self.client.register_script(_script_source("reseal", transition=False))
 
     # --- reads --------------------------------------------------------------------------
@@ -140,16 +145,15 @@ class DataRightsStore:
 
     @_guarded
     def unindex(self, email_hash: str, comment_ids: list[str]) -> None:
-        """Take comment ids out of an email's index (those another step already handled)."""
+        """Take comment ids out of an email's index (those another step already handled): one
+        step per bucket."""
         by_bucket: dict[int, list[str]] = {}
         for comment_id in comment_ids:
             bucket = comment_bucket(comment_id)
             for each in range(BUCKETS) if bucket is None else [bucket]:
                 by_bucket.setdefault(each, []).append(comment_id)
-        pipe = self.client.pipeline(transaction=False)
         for bucket, ids in by_bucket.items():
-            pipe.zrem(self.keys.email_index(bucket, email_hash), *ids)
-        pipe.execute()
+            self._unindex(keys=[self.keys.email_index(bucket, email_hash)], args=[email_hash, *ids])
 
     @_guarded
     def forget_email(self, email_hash: str) -> None:
@@ -158,7 +162,7 @@ class DataRightsStore:
         pipe = self.client.pipeline(transaction=False)
         pipe.delete(self.keys.flood("email", email_hash))
         for bucket in range(BUCKETS):
-            pipe.delete(self.keys.email_index(bucket, email_hash))
+            pipe.hdel(self.keys.email_index(bucket, email_hash), email_hash)
             pipe.hdel(self.keys.approved_by_email(bucket), email_hash)
         pipe.execute()
 

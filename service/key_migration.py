@@ -1,8 +1,10 @@
 """Move a deployment's data from older layouts to today's (`news-comments migrate-keys`).
 
-Two moves, each run when its layout is found: from the layout before buckets (`KeyMigration`,
+Three moves, each run when its layout is found: from the layout before buckets (`KeyMigration`,
 in place on the one server it ran on), then from a hash per comment to packed records
-(`RecordPacking`, on any topology).
+(`RecordPacking`, on any topology), then to compact indexes (`IndexCompaction`, on any topology:
+the email index and the comment locator as hashes of many shards a bucket, email hashes and
+duplicate fingerprints in their shorter forms).
 
 Safe to interrupt and to run again: each article key moves with one RENAME (a key already moved
 is skipped); each site-wide index is copied into its buckets' shares with writes that give the
@@ -24,8 +26,19 @@ from typing import Any
 import redis
 
 from service import records
-from service.keys import BUCKETS, LAYOUT, Keys, LegacyKeys, UnpackedKeys, article_bucket
+from service.admission import duplicate_fingerprint, fingerprint_of_hex
+from service.keys import (
+    BUCKETS,
+    LAYOUT,
+    PACKED_LAYOUT,
+    Keys,
+    LegacyKeys,
+    PackedKeys,
+    UnpackedKeys,
+    article_bucket,
+)
 from service.models import Status
+from service.privacy import email_hash_of_hex
 from service.store import Locator, _script_source, batches
 from service.topology import RedisClient
 
@@ -47,6 +60,7 @@ _RENAMED: dict[str, Callable[[Keys, str], str]] = {
     ),
 }
 _MAX_SEQUENCE = 2**64 - 1
+_BODY, _PARENT = records.SHORT_NAMES["body"], records.SHORT_NAMES["parent_id"]
 
 
 class MigrationError(RuntimeError):
@@ -167,7 +181,7 @@ class KeyMigration:
             pipe = self.client.pipeline(transaction=False)
             for comment_id, record in batch:
                 bucket = article_bucket(self._articles[comment_id])
-                pipe.hset(self.keys.locator(bucket), comment_id, record)
+                pipe.hset(PackedKeys(self.keys).locator(bucket), comment_id, record)
             pipe.execute()
             self.report.comments += len(batch)
 
@@ -219,7 +233,12 @@ class KeyMigration:
                 for comment_id, _ in batch:
                     bucket = self._bucket_of(comment_id)
                     if bucket is not None:
-                        pipe.zadd(self.keys.email_index(bucket, email_hash), {comment_id: 0})
+                        # A sorted set per email, as the layout before compact indexes had it:
+                        # `IndexCompaction` folds it next.
+                        pipe.zadd(
+                            PackedKeys(self.keys).email_index(bucket, email_hash),
+                            {comment_id: 0},
+                        )
                 pipe.execute()
             self.client.delete(name)
 
@@ -294,7 +313,7 @@ def unpacked_layout_present(client: RedisClient, prefix: str) -> bool:
         return False
     pipe = client.pipeline(transaction=False)
     for bucket in range(BUCKETS):
-        pipe.exists(keys.locator(bucket))
+        pipe.exists(PackedKeys(keys).locator(bucket))
     return any(pipe.execute())
 
 
@@ -319,7 +338,8 @@ class RecordPacking:
                 pipe.hgetall(name)
             for fields in pipe.execute():
                 packed += self._pack_one({_text(k): _text(v) for k, v in fields.items()})
-        self.client.set(self.keys.layout(), LAYOUT)
+        # Packed: `IndexCompaction` takes the data on from there (today's data is left as is).
+        self.client.set(self.keys.layout(), PACKED_LAYOUT, nx=True)
         return packed
 
     def _pack_one(self, fields: dict[str, str]) -> int:
@@ -327,7 +347,7 @@ class RecordPacking:
         if not comment_id or not article_id:
             return 0
         bucket = article_bucket(article_id)
-        located = self.client.hget(self.keys.locator(bucket), comment_id)
+        located = self.client.hget(PackedKeys(self.keys).locator(bucket), comment_id)
         email_hash = fingerprint = ""
         new_locator = ""
         if located is not None:
@@ -344,11 +364,149 @@ class RecordPacking:
                     self.unpacked.duplicate(article_id, fingerprint),
                     self.keys.comments(article_id),
                     self.keys.fingerprints(article_id),
-                    self.keys.locator(bucket),
+                    PackedKeys(self.keys).locator(bucket),
                 ],
                 args=[comment_id, record, new_locator, fingerprint[:32]],
             )
         )
+
+
+def compaction_pending(client: RedisClient, prefix: str) -> bool:
+    """Tell whether the data is kept in the layout before compact indexes (the service will
+    not run on it)."""
+    return _text(client.get(Keys(prefix).layout()) or "") == PACKED_LAYOUT
+
+
+@dataclass
+class CompactionReport:
+    """What one run of `IndexCompaction` rewrote."""
+
+    records: int = 0
+    email_sets: int = 0
+    fields: int = 0
+    pending_lists: int = 0
+    located: int = 0
+
+    def lines(self) -> list[str]:
+        """Describe the run in one line, or none when it changed nothing."""
+        counts = (self.records, self.email_sets, self.fields, self.pending_lists, self.located)
+        if not any(counts):
+            return []
+        return [
+            f"Compacted {self.records} record(s), {self.email_sets} email index set(s), "
+            f"{self.fields} email-keyed field(s), {self.pending_lists} network pending list(s) "
+            f"and {self.located} locator entries."
+        ]
+
+
+class IndexCompaction:
+    """Move packed records' data to compact indexes: each email's sorted set folded into its
+    shard of the email index, email hashes (in records, field names and the index) cut from 256
+    bits in hex to 128 in base64, duplicate fingerprints to 96 bits in base64, each network's
+    pending comments from a sorted set to a string of ids, each bucket's comment locator split in
+    its shards. Each rewrite is one atomic step that leaves today's forms alone: safe to
+    interrupt and to run again."""
+
+    def __init__(self, client: RedisClient, prefix: str) -> None:
+        self.client = client
+        self.keys = Keys(prefix)
+        self.report = CompactionReport()
+        self._fold = client.register_script(
+            _script_source("fold_email_set", transition=False, email_index=True)
+        )
+        self._compact = client.register_script(_script_source("compact_record", transition=False))
+        self._rename = client.register_script(_script_source("rename_field", transition=False))
+        self._pending_list = client.register_script(
+            _script_source("pending_list", transition=False)
+        )
+        self._move = client.register_script(_script_source("move_field", transition=False))
+
+    def run(self) -> CompactionReport:
+        """Compact everything, then note today's layout; answer what was rewritten."""
+        for key in self._scan(f"{_glob_escaped(self.keys.prefix)}:{{*}}:a:*:comments"):
+            self._compact_records(key)
+        packed = PackedKeys(self.keys)
+        for bucket in range(BUCKETS):
+            for comment_id, _ in self._hscan(packed.locator(bucket)):
+                shard = self.keys.locator(bucket, comment_id)
+                moved = self._move(keys=[packed.locator(bucket), shard], args=[comment_id])
+                self.report.located += int(moved)
+            for key in self._scan(f"{_glob_escaped(packed.email_index(bucket, ''))}*"):
+                old_hash = key.rpartition(":")[2]
+                if _is_hex(old_hash, 64):
+                    new_hash = email_hash_of_hex(old_hash)
+                    shard = self.keys.email_index(bucket, new_hash)
+                    self._fold(keys=[key, shard], args=[new_hash])
+                    self.report.email_sets += 1
+            self._rename_fields(self.keys.approved_by_email(bucket), "sum")
+        self._rename_fields(self.keys.blocks("emails"), "keep")
+        for key in self._scan(f"{_glob_escaped(self.keys.pending_from(''))}*"):
+            self.report.pending_lists += int(self._pending_list(keys=[key]))
+        self.client.set(self.keys.layout(), LAYOUT)
+        return self.report
+
+    def _compact_records(self, key: str) -> None:
+        article_id = key.partition("}:a:")[2].removesuffix(":comments")
+        for comment_id, raw in self._hscan(key):
+            for _ in range(3):
+                rewritten = _compacted(article_id, raw)
+                if rewritten is None:
+                    break
+                record, old_fingerprint, fingerprint = rewritten
+                done = self._compact(
+                    keys=[key, self.keys.fingerprints(article_id)],
+                    args=[comment_id, raw, record, old_fingerprint, fingerprint],
+                )
+                if done:
+                    self.report.records += 1
+                    break
+                raw = _text(self.client.hget(key, comment_id) or "")
+                if not raw:
+                    break
+
+    def _rename_fields(self, key: str, mode: str) -> None:
+        for field_name, _ in self._hscan(key):
+            if _is_hex(field_name, 64):
+                new_name = email_hash_of_hex(field_name)
+                self.report.fields += self._rename(keys=[key], args=[field_name, new_name, mode])
+
+    def _scan(self, pattern: str) -> list[str]:
+        return [_text(key) for key in self.client.scan_iter(match=pattern, count=BATCH)]
+
+    def _hscan(self, key: str) -> list[tuple[str, str]]:
+        return [
+            (_text(name), _text(value)) for name, value in self.client.hscan_iter(key, count=BATCH)
+        ]
+
+
+def _compacted(article_id: str, raw: str) -> tuple[str, str, str] | None:
+    """Give a record with its email hash and fingerprint in today's forms, its fingerprint as
+    it was and as it is now; None when it holds them so already. A fingerprint is computed again
+    from the comment (its text now) when the record names its author, else cut."""
+    members = records.load(raw)
+    email_hash = str(members.get(records.EMAIL_HASH, ""))
+    old_fingerprint = str(members.get(records.FINGERPRINT, ""))
+    if not _is_hex(email_hash, 64) and not _is_hex(old_fingerprint, 32, 64):
+        return None
+    if _is_hex(email_hash, 64):
+        email_hash = email_hash_of_hex(email_hash)
+        members[records.EMAIL_HASH] = email_hash
+    fingerprint = old_fingerprint
+    if old_fingerprint:
+        body, parent_id = members.get(_BODY), members.get(_PARENT)
+        if email_hash and body is not None:
+            fingerprint = duplicate_fingerprint(
+                article_id, str(parent_id) if parent_id else None, email_hash, str(body)
+            )
+        elif _is_hex(old_fingerprint, 32, 64):
+            fingerprint = fingerprint_of_hex(old_fingerprint)
+        members[records.FINGERPRINT] = fingerprint
+    record = json.dumps(members, ensure_ascii=False, separators=(",", ":"))
+    return record, old_fingerprint, fingerprint
+
+
+def _is_hex(text: str, *lengths: int) -> bool:
+    return len(text) in lengths and all(char in "0123456789abcdef" for char in text)
 
 
 def _glob_escaped(text: str) -> str:

@@ -24,7 +24,8 @@ slot, while the site-wide views stay exact:
   moderator request reads its lock and its token in one round trip; webhook delivery
   bookkeeping the `{webhooks}` tag.
 
-No key name ever holds an email address: the email index is named by a keyed hash (HMAC) of it.
+No key name ever holds an email address: a key kept by email is named by a keyed hash (HMAC) of
+it, and the email index's shards by that hash's first character.
 """
 
 from __future__ import annotations
@@ -44,7 +45,13 @@ COMMENT_ID_LENGTH = 24
 # Ids made before buckets existed: 12 hex digits of milliseconds, 10 random.
 LEGACY_COMMENT_ID_LENGTH = 22
 # The layout `Keys` names, stored under `Keys.layout()` once data is written in it.
-LAYOUT = "packed-records"
+LAYOUT = "compact-indexes"
+# The layout before it: a sorted set per email, email hashes and fingerprints in hex, one
+# comment locator a bucket.
+PACKED_LAYOUT = "packed-records"
+# A bucket's comment locator is split in this many hashes, each a compact listpack while it holds
+# at most 128 comments (up to some 260,000 comments a site); a comment's shard comes from its id.
+LOCATOR_SHARDS = 128
 
 
 @cache
@@ -150,14 +157,18 @@ class Keys:
         """Hash of email hash to that email's approved comments in the bucket."""
         return f"{self._bucket(bucket)}:approved-by-email"
 
-    def locator(self, bucket: int) -> str:
+    def locator(self, bucket: int, comment_id: str) -> str:
         """Hash of comment id to where it lives: its article, and for a reply its thread's
-        top-level comment and its parent (`Locator.dumps`)."""
-        return f"{self._bucket(bucket)}:locator"
+        top-level comment and its parent (`Locator.dumps`), for the bucket's comments of one
+        shard (`LOCATOR_SHARDS`, by a CRC-32 of the id)."""
+        shard = zlib.crc32(comment_id.encode()) % LOCATOR_SHARDS
+        return f"{self._bucket(bucket)}:locator:{shard}"
 
     def email_index(self, bucket: int, email_hash: str) -> str:
-        """Sorted set of the bucket's comment ids written with one email, named by its HMAC."""
-        return f"{self._bucket(bucket)}:email:{email_hash}"
+        """Hash of email hashes to the space-separated ids of the bucket's comments written with
+        each, for the emails whose hash starts with the same character as this one: 64 shards a
+        bucket, each a compact listpack while it holds few emails of one or two comments."""
+        return f"{self._bucket(bucket)}:emails:{email_hash[:1]}"
 
     def articles(self, bucket: int) -> str:
         """Sorted set of the bucket's articles with comments, scored by first comment time."""
@@ -200,8 +211,9 @@ class Keys:
         return f"{self.prefix}:flood:{kind}:{client_hash}"
 
     def pending_from(self, client_hash: str) -> str:
-        """Sorted set of the pending comments one client network sent, scored by creation (ms);
-        ids no longer pending are trimmed when it is read at its cap (see Store)."""
+        """String of the ids of the pending comments one client network sent, one after another
+        (24 characters each); ids no longer pending are trimmed when it is read at its cap (see
+        Store)."""
         return f"{self.prefix}:pending-from:{client_hash}"
 
     def idempotency(self, key_hash: str) -> str:
@@ -240,6 +252,10 @@ class Keys:
     def article_scope(self, article_id: str) -> str:
         """Give the common start of every key of one article (for moving keys between layouts)."""
         return self._article(article_id)
+
+    def bucket_scope(self, bucket: int) -> str:
+        """Give the common start of every key of one bucket (for moving keys between layouts)."""
+        return self._bucket(bucket)
 
     # --- readers' reports (service/reports_store.py) --------------------------------------
     def reports(self, article_id: str, comment_id: str) -> str:
@@ -328,6 +344,24 @@ class LegacyKeys:
         if tag == "global" and rest.startswith(_LEGACY_SITE_WIDE):
             return "", rest
         return tag, rest
+
+
+@dataclass(frozen=True)
+class PackedKeys:
+    """Name the keys of the layouts before compact indexes that today's layout splits (a sorted
+    set per email and bucket, named by the email's hash in hex; one comment locator a bucket),
+    until `news-comments migrate-keys` splits them."""
+
+    keys: Keys
+
+    def email_index(self, bucket: int, email_hash: str) -> str:
+        """Sorted set of the bucket's comment ids written with one email."""
+        return f"{self.keys.bucket_scope(bucket)}:email:{email_hash}"
+
+    def locator(self, bucket: int) -> str:
+        """Hash of the bucket's comment ids to where each lives (`Locator.dumps`, or before
+        packed records a JSON list)."""
+        return f"{self.keys.bucket_scope(bucket)}:locator"
 
 
 @dataclass(frozen=True)

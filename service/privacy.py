@@ -18,10 +18,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from service.models import PrivateData
 
 KEY_CHECK_TEXT = b"news-comments: the secret key this store is sealed with"
-# Sealed data today: "2", then URL-safe base64 (unpadded) of a 12-byte nonce and the AES-256-GCM
+# Sealed data: a form digit, then URL-safe base64 (unpadded) of a 12-byte nonce and the AES-256-GCM
 # ciphertext with its tag. Data sealed before is a Fernet token ("gAAAA…"), still opened.
 _SEALED_PREFIX = b"2"
 _NONCE_BYTES = 12
+# A comment's private data today: form "3", email, IP and user agent joined by _SEPARATOR (the
+# email and IP never hold it). Form "2" sealed them as a JSON list (or, before, an object).
+_PRIVATE_PREFIX = b"3"
+_SEPARATOR = "\x1f"
+# Bytes of an email's HMAC-SHA256 kept in its hash: 128 bits, 22 characters of base64.
+_EMAIL_HASH_BYTES = 16
 
 
 class PrivateDataError(RuntimeError):
@@ -44,32 +50,36 @@ class Privacy:
         self._avatar_key = _derive(secret, "avatar/v1")
         self._check_key = _derive(secret, "key-check/v1")
 
-    def _seal(self, plain: bytes) -> bytes:
+    def _seal(self, plain: bytes, prefix: bytes = _SEALED_PREFIX) -> bytes:
         """Encrypt and authenticate `plain` under a fresh nonce."""
         nonce = os.urandom(_NONCE_BYTES)
         sealed = nonce + self._aead.encrypt(nonce, plain, None)
-        return _SEALED_PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=")
+        return prefix + base64.urlsafe_b64encode(sealed).rstrip(b"=")
 
     def _open(self, sealed: bytes) -> bytes:
         """Decrypt what `_seal` (or, before it, Fernet) sealed; raise PrivateDataError when it
         does not open with this secret."""
         try:
-            if not sealed.startswith(_SEALED_PREFIX):
+            if not sealed.startswith((_SEALED_PREFIX, _PRIVATE_PREFIX)):
                 return self._fernet.decrypt(sealed)
-            body = sealed[len(_SEALED_PREFIX) :]
+            body = sealed[1:]
             raw = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
             return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None)
         except (InvalidToken, InvalidTag, binascii.Error, ValueError) as error:
             raise PrivateDataError("private data does not open with this secret") from error
 
     def encrypt(self, data: PrivateData) -> bytes:
-        """Seal the private data of one comment: email, IP and user agent as a JSON list."""
-        plain = json.dumps([data.email, data.ip, data.user_agent], separators=(",", ":"))
-        return self._seal(plain.encode())
+        """Seal the private data of one comment: email, IP and user agent, joined."""
+        plain = _SEPARATOR.join([data.email, data.ip, data.user_agent])
+        return self._seal(plain.encode(), _PRIVATE_PREFIX)
 
     def decrypt(self, sealed: bytes) -> PrivateData:
-        """Open the private data of one comment."""
-        fields = json.loads(self._open(sealed))
+        """Open the private data of one comment (sealed in any form so far)."""
+        plain = self._open(sealed)
+        if sealed.startswith(_PRIVATE_PREFIX):
+            email, ip, user_agent = plain.decode().split(_SEPARATOR, 2)
+            return PrivateData(email=email, ip=ip, user_agent=user_agent)
+        fields = json.loads(plain)
         if isinstance(fields, dict):  # sealed before the list form
             return PrivateData(fields["email"], fields["ip"], fields["user_agent"])
         email, ip, user_agent = fields
@@ -92,8 +102,10 @@ class Privacy:
         return self._open(sealed).decode()
 
     def email_hash(self, email: str) -> str:
-        """Give the keyed hash that finds an email's comments without storing the email."""
-        return hmac.new(self._lookup_key, email.casefold().encode(), hashlib.sha256).hexdigest()
+        """Give the keyed hash that finds an email's comments without storing the email: 128
+        bits of an HMAC-SHA256, in 22 characters of URL-safe base64."""
+        digest = hmac.new(self._lookup_key, email.casefold().encode(), hashlib.sha256).digest()
+        return _base64(digest[:_EMAIL_HASH_BYTES])
 
     def client_hash(self, ip: str) -> str:
         """Give the keyed hash that names a client IP in rate-limit and flood keys."""
@@ -115,3 +127,13 @@ class Privacy:
         too, so one client's reports cannot be linked across comments."""
         text = f"report:{comment_id}:{client}".encode()
         return hmac.new(self._lookup_key, text, hashlib.sha256).hexdigest()[:32]
+
+
+def email_hash_of_hex(old: str) -> str:
+    """Give today's email hash of one kept in hex (all 256 bits) before: the same HMAC, cut to
+    128 bits, so data stored then is found by it (`news-comments migrate-keys`)."""
+    return _base64(bytes.fromhex(old)[:_EMAIL_HASH_BYTES])
+
+
+def _base64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

@@ -10,7 +10,7 @@ id, holding everything about it in short-named JSON members:
 | `p` | parent_id | `s` | status |
 | `r` | root_id (left out when it is the comment itself) | `by` | decided_by |
 | `a` | anchor_id | `at` | decided_at |
-| `d` | depth (number) | `why` | reason |
+| `d` | depth (number; left out at 1, top level) | `why` | reason |
 | `n` | name | `rc` | reason_code |
 | `w` | website | `rs` | reasons (list) |
 | `b` | body | `rp` | replies (number) |
@@ -86,7 +86,7 @@ def pack(
     for name, value in fields.items():
         if name in _DERIVED or value is None:
             continue
-        if name == "root_id" and value == comment_id:
+        if (name == "root_id" and value == comment_id) or (name == "depth" and value == "1"):
             continue
         if name in _NUMBERS:
             record[SHORT_NAMES[name]] = int(value)
@@ -120,6 +120,7 @@ def unpack(article_id: str, comment_id: str, raw: str | bytes) -> dict[str, str]
         "id": comment_id,
         "article_id": article_id,
         "root_id": comment_id,
+        "depth": "1",
         "created_ms": str(created_ms),
         "created_at": rfc3339_of_ms(created_ms),
     }

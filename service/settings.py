@@ -91,6 +91,9 @@ class Settings:
     spam_threshold: float = 0.9
     hold_threshold: float = 0.5
     filter_min_samples: int = 50
+    # Decisions the filter can undo exactly when a moderator reverses them: it keeps what it
+    # learned from this many most recently learned comments (about 600 bytes each), no more.
+    filter_undoable: int = 10_000
     # Offensive language (service/offensive.py): a score above it holds a comment (0: off).
     offensive_threshold: float = 0.9
     log_level: str = "INFO"
@@ -324,6 +327,8 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("hold_threshold and spam_threshold: 0 <= hold <= spam <= 1")
     if settings.filter_min_samples < 1 or not 0 <= settings.offensive_threshold < 1:
         raise SettingsError("filter_min_samples must be 1 or more, offensive_threshold in [0, 1)")
+    if settings.filter_undoable < 0:
+        raise SettingsError("filter_undoable must be 0 or more")
     try:
         for network in settings.trusted_proxies:
             ipaddress.ip_network(network, strict=False)

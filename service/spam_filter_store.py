@@ -6,8 +6,9 @@ one hash slot and works on a Redis Cluster. What the filter keeps:
 * `slots:<shard>`: 8192 hashes of at most 128 fields each (compact listpacks), slot within the
   shard -> "<spam weight>:<legitimate weight>:<comments>". At most 2**20 slots in all.
 * `totals`: learned comments and summed weights per class, and the number of slots in use.
-* `records` and `record-order`: for each of the `MAX_RECORDS` most recently learned comments, its
-  label and slots (never its text), so a reversed decision subtracts exactly what it added.
+* `records` and `record-order`: for each of the `max_records` most recently learned comments (the
+  `filter_undoable` setting), its label and slots (never its text), so a reversed decision
+  subtracts exactly what it added; an older decision reversed adds the new label only.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from service.spam_filter import (
 from service.store import _guarded
 from service.topology import RedisClient
 
-# Learned comments whose record is kept (and whose label a reversed decision can undo).
-MAX_RECORDS = 50_000
 LEARN_ATTEMPTS = 5
 
 
@@ -44,7 +43,7 @@ def _text(value: Any) -> str:
 class SpamFilterStore:
     """Read and change what the spam filter learned; knows nothing of HTTP."""
 
-    def __init__(self, client: RedisClient, keys: Keys, max_records: int = MAX_RECORDS) -> None:
+    def __init__(self, client: RedisClient, keys: Keys, max_records: int) -> None:
         self.client = client
         self.keys = keys
         self.max_records = max_records

@@ -23,7 +23,14 @@ from redis.cluster import RedisCluster
 
 from service import records
 from service.durability import DurableWrites
-from service.keys import BUCKETS, LAYOUT, Keys, article_bucket, comment_bucket
+from service.keys import (
+    BUCKETS,
+    COMMENT_ID_LENGTH,
+    LAYOUT,
+    Keys,
+    article_bucket,
+    comment_bucket,
+)
 from service.models import Act, Comment, Status
 from service.topology import RedisClient
 
@@ -56,10 +63,15 @@ def _guarded(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _script_source(name: str, *, transition: bool = True) -> str:
-    """Give a script's Lua source; a transition's comes after the helpers transitions share."""
+def _script_source(name: str, *, transition: bool = True, email_index: bool = False) -> str:
+    """Give a script's Lua source; a transition's comes after the helpers transitions share,
+    and a step that changes the email index after its helpers."""
     folder = resources.files("service").joinpath("lua")
-    shared = folder.joinpath("_publication.lua").read_text() if transition else ""
+    helpers = [
+        *(["_email_index"] if email_index else []),
+        *(["_publication"] if transition else []),
+    ]
+    shared = "".join(folder.joinpath(f"{helper}.lua").read_text() for helper in helpers)
     return shared + folder.joinpath(f"{name}.lua").read_text()
 
 
@@ -156,7 +168,7 @@ class AdmissionFacts:
     duplicate_of: str | None
     approved_by_author: int
     pending: int
-    # Entries in the sender network's pending set: an upper bound (it may hold ids decided
+    # Entries in the sender network's pending list: an upper bound (it may hold ids decided
     # since), made exact by `pending_from` when it reaches the share.
     network_pending: int = 0
 
@@ -182,10 +194,14 @@ class Store:
         # Comment and article.changed events are written only when some receiver wants them
         # (webhooks, moderator email, CDN purges).
         self.events_kept = EVENTS_LENGTH if events else 0
-        self._submit = client.register_script(_script_source("submit"))
+        self._submit = client.register_script(_script_source("submit", email_index=True))
         self._decide = client.register_script(_script_source("decide"))
-        self._delete = client.register_script(_script_source("delete"))
+        self._delete = client.register_script(_script_source("delete", email_index=True))
         self._edit = client.register_script(_script_source("edit", transition=False))
+        self._add_pending = client.register_script(_script_source("note_pending", transition=False))
+        self._trim_pending = client.register_script(
+            _script_source("trim_pending", transition=False)
+        )
         # The key check value to store, once, before the first write (see `sealed_with`).
         self.seal_on_write: str | None = None
         self._layout_noted = False
@@ -240,7 +256,7 @@ class Store:
         The flood marks are per client, in other slots than the comment: they are claimed first
         (SET NX, so of two racing comments from one client only one passes) and given back when
         the comment is not stored. A stored pending comment is then noted in its network's
-        pending set (`pending_mark`), in another slot too."""
+        pending list (`pending_mark`), in another slot too."""
         claimed: list[str] = []
         if flood is not None and flood.ms > 0:
             wait_ms, claimed = self._claim_flood_marks(comment.comment_id, flood)
@@ -254,47 +270,38 @@ class Store:
         if outcome.verdict not in ("created", "exists") and claimed:
             self.client.delete(*claimed)
         if outcome.verdict == "created" and pending_mark and comment.status is Status.PENDING:
-            self._note_pending(pending_mark, comment.comment_id, comment.created_ms)
+            self._note_pending(pending_mark, comment.comment_id)
         return outcome
 
-    def _note_pending(self, mark: PendingMark, comment_id: str, created_ms: int) -> None:
-        """Add a stored pending comment to its network's set; drop entries older than the
-        purge would keep; the set expires when the network stops sending. The comment stands
-        whatever happens here: a missed entry only lets the network send one more."""
+    def _note_pending(self, mark: PendingMark, comment_id: str) -> None:
+        """Add a stored pending comment to its network's list; it expires when the network stops
+        sending for longer than a pending comment is kept. The comment stands whatever happens
+        here: a missed entry only lets the network send one more."""
         try:
-            pipe = self.client.pipeline(transaction=False)
-            pipe.zadd(mark.key, {comment_id: created_ms})
-            pipe.zremrangebyscore(mark.key, "-inf", f"({created_ms - mark.keep_ms}")
-            pipe.pexpire(mark.key, mark.keep_ms)
-            pipe.execute()
+            self._add_pending(keys=[mark.key], args=[comment_id, mark.keep_ms])
         except redis.RedisError as error:
             log.warning("a pending comment was not counted for its network (%s)", error)
 
     @_guarded
     def pending_from(self, ip_hash: str) -> int:
-        """Count the comments of a client network's pending set that are still pending,
+        """Count the comments of a client network's pending list that are still pending,
         trimming the others (decided, deleted, purged): each id names its bucket's queue."""
         key = self.keys.pending_from(ip_hash)
-        members = [_text(member) for member in self.client.zrange(key, 0, -1)]
+        read = _text(self.client.get(key) or "")
+        members = [
+            read[at : at + COMMENT_ID_LENGTH] for at in range(0, len(read), COMMENT_ID_LENGTH)
+        ]
         if not members:
             return 0
-        checked: list[str] = []
-        stale: list[str] = []
+        buckets = {cid: bucket for cid in members if (bucket := comment_bucket(cid)) is not None}
         pipe = self.client.pipeline(transaction=False)
-        for comment_id in members:
-            bucket = comment_bucket(comment_id)
-            if bucket is None:
-                stale.append(comment_id)
-                continue
-            checked.append(comment_id)
+        for comment_id, bucket in buckets.items():
             pipe.zscore(self.keys.queue(bucket, Status.PENDING), comment_id)
-        answers = pipe.execute() if checked else []
-        stale += [
-            comment_id for comment_id, score in zip(checked, answers, strict=True) if score is None
-        ]
-        if stale:
-            self.client.zrem(key, *stale)
-        return len(members) - len(stale)
+        answers = pipe.execute() if buckets else []
+        live = [cid for cid, score in zip(buckets, answers, strict=True) if score is not None]
+        if len(live) * COMMENT_ID_LENGTH < len(read):
+            self._trim_pending(keys=[key], args=[read, "".join(live)])
+        return len(live)
 
     def _submit_call(
         self, comment: Comment, sealed_private: bytes, locator: Locator, any_parent: bool = False
@@ -311,7 +318,7 @@ class Store:
         )
         keys = [
             *self._transition_keys(comment_id, locator),
-            self.keys.locator(bucket),
+            self.keys.locator(bucket, comment_id),
             self.keys.email_index(bucket, comment.email_hash),
             self.keys.fingerprints(article_id),
             self.keys.article(article_id),
@@ -426,7 +433,7 @@ class Store:
                 self._delete,
                 keys=[
                     *self._transition_keys(comment_id, locator),
-                    keys.locator(bucket),
+                    keys.locator(bucket, comment_id),
                     keys.email_index(bucket, email_hash),
                     keys.fingerprints(article_id),
                     keys.audit(bucket),
@@ -573,10 +580,14 @@ class Store:
         asked: list[tuple[int, list[str]]] = [*by_bucket.items()]
         if legacy:
             asked += [(bucket, legacy) for bucket in range(BUCKETS)]
+        by_shard: dict[str, list[str]] = defaultdict(list)
         for bucket, ids in asked:
-            pipe.hmget(self.keys.locator(bucket), ids)
+            for comment_id in ids:
+                by_shard[self.keys.locator(bucket, comment_id)].append(comment_id)
+        for shard, ids in by_shard.items():
+            pipe.hmget(shard, ids)
         found: dict[str, Locator] = {}
-        for (_, ids), answer in zip(asked, pipe.execute(), strict=True):
+        for ids, answer in zip(by_shard.values(), pipe.execute(), strict=True):
             for comment_id, raw in zip(ids, answer, strict=True):
                 if raw is not None:
                     found[comment_id] = Locator.loads(comment_id, _text(raw))
@@ -645,9 +656,10 @@ class Store:
         """List up to `limit` comment ids in one state (or, by email, in any state): pending
         oldest first, others newest first."""
         if email_hash is not None:
-            buckets = [article_bucket(article_id)] if article_id else range(BUCKETS)
-            keys = [self.keys.email_index(bucket, email_hash) for bucket in buckets]
-        elif article_id:
+            buckets = [article_bucket(article_id)] if article_id else list(range(BUCKETS))
+            descending = status is not Status.PENDING
+            return self._ids_by_email(email_hash, buckets, limit, after, descending)
+        if article_id:
             keys = [self.keys.article_status(article_id, status)]
         else:
             keys = [self.keys.queue(bucket, status) for bucket in range(BUCKETS)]
@@ -662,8 +674,21 @@ class Store:
     @_guarded
     def ids_by_email(self, email_hash: str, limit: int, after: str | None = None) -> list[str]:
         """List up to `limit` ids of the comments written with an email, oldest first."""
-        keys = [self.keys.email_index(bucket, email_hash) for bucket in range(BUCKETS)]
-        return self._merged_ids(keys, limit, after, descending=False)
+        return self._ids_by_email(email_hash, list(range(BUCKETS)), limit, after, False)
+
+    def _ids_by_email(
+        self, email_hash: str, buckets: list[int], limit: int, after: str | None, descending: bool
+    ) -> list[str]:
+        """Read up to `limit` ids after `after` from an email's entries in some buckets' email
+        indexes, in id order (the entries keep them in the order they were added)."""
+        pipe = self.client.pipeline(transaction=False)
+        for bucket in buckets:
+            pipe.hget(self.keys.email_index(bucket, email_hash), email_hash)
+        found = {cid for entry in pipe.execute() if entry for cid in _text(entry).split()}
+        ids = sorted(found, reverse=descending)
+        if after is not None:
+            ids = [cid for cid in ids if (cid < after if descending else cid > after)]
+        return ids[:limit]
 
     @_guarded
     def list_version(self, article_id: str) -> str | None:
@@ -736,7 +761,7 @@ class Store:
         pipe.pttl(keys.flood("ip", ip_hash))
         pipe.pttl(keys.flood("email", email_hash))
         pipe.hget(keys.fingerprints(article_id), fingerprint)
-        pipe.zcard(keys.pending_from(ip_hash))
+        pipe.strlen(keys.pending_from(ip_hash))
         for bucket in range(BUCKETS):
             pipe.hget(keys.approved_by_email(bucket), email_hash)
             pipe.zcard(keys.queue(bucket, Status.PENDING))
@@ -760,11 +785,11 @@ class Store:
             duplicate_of=_text(original) if original else None,
             approved_by_author=sum(int(count or 0) for count in shares[0::2]),
             pending=sum(int(count) for count in shares[1::2]),
-            network_pending=int(network_pending),
+            network_pending=int(network_pending) // COMMENT_ID_LENGTH,
         )
 
     def pending_mark(self, ip_hash: str, keep_days: int) -> PendingMark:
-        """Name the pending set of a client's network, its entries kept `keep_days` days."""
+        """Name the pending list of a client's network, kept `keep_days` days after its last."""
         return PendingMark(self.keys.pending_from(ip_hash), max(keep_days, 1) * 86_400_000)
 
     def flood_marks(self, ip_hash: str, email_hash: str, ms: int) -> FloodMarks:

@@ -7,6 +7,8 @@ command spans two slots).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 from typing import Any
@@ -14,7 +16,14 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from service import records
-from service.keys import BUCKETS, Keys, UnpackedKeys, article_bucket
+from service.keys import (
+    BUCKETS,
+    PACKED_LAYOUT,
+    Keys,
+    PackedKeys,
+    UnpackedKeys,
+    article_bucket,
+)
 from service.models import Status
 from service.topology import RedisClient
 
@@ -174,7 +183,10 @@ def approved_by_email(redis_client: RedisClient, key_prefix: str) -> dict[str, i
 def located(redis_client: RedisClient, key_prefix: str, comment_id: str) -> bool:
     """Tell whether some bucket's locator knows a comment."""
     keys = Keys(key_prefix)
-    return any(redis_client.hexists(keys.locator(bucket), comment_id) for bucket in range(BUCKETS))
+    return any(
+        redis_client.hexists(keys.locator(bucket, comment_id), comment_id)
+        for bucket in range(BUCKETS)
+    )
 
 
 def stored_ids(redis_client: RedisClient, key_prefix: str) -> list[str]:
@@ -215,7 +227,7 @@ def unpack_records(redis_client: RedisClient, key_prefix: str) -> None:
     for bucket in range(BUCKETS):
         located.update(
             (_text(comment_id), _text(value))
-            for comment_id, value in redis_client.hgetall(keys.locator(bucket)).items()
+            for comment_id, value in redis_client.hgetall(PackedKeys(keys).locator(bucket)).items()
         )
     for name in list(redis_client.scan_iter(match=f"{key_prefix}:*:a:*:comments", count=1000)):
         key = _text(name)
@@ -242,8 +254,61 @@ def unpack_records(redis_client: RedisClient, key_prefix: str) -> None:
                     fingerprint,
                 ]
                 bucket = article_bucket(article_id)
-                redis_client.hset(keys.locator(bucket), comment_id, json.dumps(old))
+                redis_client.hset(PackedKeys(keys).locator(bucket), comment_id, json.dumps(old))
         redis_client.delete(key)
     for name in list(redis_client.scan_iter(match=f"{key_prefix}:*:a:*:fingerprints", count=1000)):
         redis_client.delete(name)
     redis_client.delete(keys.layout())
+
+
+def _hex_email_hash(email_hash: str) -> str:
+    """Give an email hash in the hex form kept before (256 bits) that today's form was cut from:
+    its 128 bits, then any 128 more."""
+    return base64.urlsafe_b64decode(email_hash + "==").hex() + "5" * 32
+
+
+def expand_indexes(redis_client: RedisClient, key_prefix: str) -> None:
+    """Rewrite today's compact indexes as the layout before them kept them: one comment locator
+    a bucket, a sorted set per email and bucket, email hashes (in records, field names, index
+    names) in hex, duplicate fingerprints of 32 hex digits, a sorted set of each network's
+    pending comments, the layout noted as packed records."""
+    keys = Keys(key_prefix)
+    packed = PackedKeys(keys)
+    for bucket in range(BUCKETS):
+        shards = redis_client.scan_iter(match=f"{keys.bucket_scope(bucket)}:locator:*", count=1000)
+        for shard in list(shards):
+            redis_client.hset(packed.locator(bucket), mapping=redis_client.hgetall(shard))
+            redis_client.delete(shard)
+        shards = redis_client.scan_iter(match=f"{keys.email_index(bucket, '')}*", count=1000)
+        for shard in list(shards):
+            for email_hash, ids in redis_client.hgetall(shard).items():
+                old = packed.email_index(bucket, _hex_email_hash(_text(email_hash)))
+                redis_client.zadd(old, dict.fromkeys(_text(ids).split(), 0))
+            redis_client.delete(shard)
+    by_email = [keys.approved_by_email(bucket) for bucket in range(BUCKETS)]
+    by_email.append(keys.blocks("emails"))
+    for name in by_email:
+        for email_hash, value in redis_client.hgetall(name).items():
+            redis_client.hdel(name, email_hash)
+            redis_client.hset(name, _hex_email_hash(_text(email_hash)), value)
+    for name in list(redis_client.scan_iter(match=f"{key_prefix}:*:a:*:comments", count=1000)):
+        key = _text(name)
+        article_id = key.split(":a:", 1)[1].removesuffix(":comments")
+        for raw_id, raw in redis_client.hgetall(key).items():
+            members = records.load(raw)
+            if members.get(records.EMAIL_HASH):
+                members[records.EMAIL_HASH] = _hex_email_hash(members[records.EMAIL_HASH])
+            fingerprint = members.get(records.FINGERPRINT)
+            if fingerprint:
+                old = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+                members[records.FINGERPRINT] = old
+                redis_client.hdel(keys.fingerprints(article_id), fingerprint)
+                redis_client.hset(keys.fingerprints(article_id), old, raw_id)
+            redis_client.hset(key, raw_id, json.dumps(members, separators=(",", ":")))
+    for name in list(redis_client.scan_iter(match=f"{keys.pending_from('')}*", count=1000)):
+        ids, ttl = _text(redis_client.get(name)), redis_client.pttl(name)
+        redis_client.delete(name)
+        members = [ids[at : at + 24] for at in range(0, len(ids), 24)]
+        redis_client.zadd(name, {member: records.created_ms_of(member) for member in members})
+        redis_client.pexpire(name, ttl)
+    redis_client.set(keys.layout(), PACKED_LAYOUT)

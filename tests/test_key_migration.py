@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 
 from service.cli import main
 from service.key_migration import KeyMigration, legacy_layout_present
-from service.keys import BUCKETS, Keys, LegacyKeys, bucket_tags
+from service.keys import BUCKETS, Keys, LegacyKeys, PackedKeys, bucket_tags
 from service.models import Status
 from service.topology import Timeouts, connect
 from tests.conftest import TOPOLOGY
-from tests.helpers import decide, listing, publish, reply, submit, unpack_records
+from tests.helpers import decide, expand_indexes, listing, publish, reply, submit, unpack_records
 
 pytestmark = pytest.mark.skipif(
     TOPOLOGY == "cluster", reason="the old layout only ever lived on one server"
@@ -30,7 +30,9 @@ DATA_RIGHTS = "/api/v1/moderation/privacy"
 def downgrade(client: Any, prefix: str) -> None:
     """Rewrite today's keys as the layout before buckets named them, as a deployment of that
     version would hold them: article keys under `{<article id>}`, every site-wide index under
-    `{global}` (the buckets' shares merged), streams merged in id order."""
+    `{global}` (the buckets' shares merged), streams merged in id order; email hashes in hex, a
+    sorted set per email."""
+    expand_indexes(client, prefix)
     unpack_records(client, prefix)
     keys, legacy = Keys(prefix), LegacyKeys(prefix)
     tags = set(bucket_tags())
@@ -59,7 +61,7 @@ def downgrade(client: Any, prefix: str) -> None:
     for name, key_of in (
         ("published-counts", keys.published_counts),
         ("approved-by-email", keys.approved_by_email),
-        ("locator", keys.locator),
+        ("locator", PackedKeys(keys).locator),
     ):
         for bucket in range(BUCKETS):
             values = client.hgetall(key_of(bucket))

@@ -3,6 +3,8 @@ one hash slot, per-client keys spread over the slots, no email anywhere."""
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from flask.testing import FlaskClient
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
@@ -61,7 +63,7 @@ def bucket_keys(keys: Keys, bucket: int) -> list[str]:
         *keys.queues(bucket),
         keys.published_counts(bucket),
         keys.approved_by_email(bucket),
-        keys.locator(bucket),
+        keys.locator(bucket, "c1"),
         keys.email_index(bucket, "ab12"),
         keys.articles(bucket),
         keys.events(bucket),
@@ -86,10 +88,10 @@ def test_raw_key_names() -> None:
 
     assert keys.queue(3, Status.SPAM) == "comments:{3.0}:status:spam"
     assert keys.queues(3) == [f"comments:{{3.0}}:status:{status}" for status in Status.indexed()]
-    assert keys.locator(3) == "comments:{3.0}:locator"
+    assert keys.locator(3, "c1") == f"comments:{{3.0}}:locator:{zlib.crc32(b'c1') % 128}"
     assert keys.published_counts(3) == "comments:{3.0}:published-counts"
     assert keys.approved_by_email(3) == "comments:{3.0}:approved-by-email"
-    assert keys.email_index(3, "ab12") == "comments:{3.0}:email:ab12"
+    assert keys.email_index(3, "ab12") == "comments:{3.0}:emails:a"
     assert keys.articles(3) == "comments:{3.0}:articles"
     assert keys.events(3) == "comments:{3.0}:events"
     assert keys.audit(3) == "comments:{3.0}:audit"
@@ -126,7 +128,7 @@ def test_an_article_and_its_buckets_shares_hash_to_one_slot(article_id: str) -> 
     assert {slot(name) for name in names} == {slot(keys.queue(bucket, Status.PENDING))}
     # Another bucket's shares live elsewhere.
     other = (bucket + 1) % BUCKETS
-    assert slot(keys.locator(other)) != slot(keys.locator(bucket))
+    assert slot(keys.locator(other, "c1")) != slot(keys.locator(bucket, "c1"))
 
 
 def test_no_article_id_can_name_a_buckets_own_key() -> None:
@@ -172,7 +174,7 @@ def test_comment_ids_carry_their_articles_bucket(
         assert redis_client.hexists(keys.comments(article_id), comment_id)
         bucket = article_bucket(article_id)
         assert redis_client.zscore(keys.queue(bucket, Status.PENDING), comment_id) == 0
-        assert redis_client.hexists(keys.locator(bucket), comment_id)
+        assert redis_client.hexists(keys.locator(bucket, comment_id), comment_id)
     # Ids made before buckets (22 hex digits) name none.
     assert comment_bucket("0" * 22) is None
 
@@ -202,7 +204,7 @@ def test_stored_keys_follow_the_scheme(
             assert slot(name) == slot(keys.queue(article_bucket(article_id), Status.PENDING))
         assert "keys@example.com" not in name and "@" not in name
     assert keys.thread(article_id, root["id"]) in names
-    assert keys.locator(article_bucket(article_id)) in names
+    assert keys.locator(article_bucket(article_id), root["id"]) in names
 
 
 def test_article_global_counts_only_its_own_comments(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from pathlib import Path
@@ -255,6 +256,45 @@ def test_json_lines_round_trip_into_a_fresh_prefix(
         store = copy_app.extensions[EXTENSION].store
         for key in store.client.scan_iter(match=f"{fresh}:*", count=1000):
             store.client.delete(key)
+        close_app(copy_app)
+
+
+def test_json_lines_exported_with_hashes_in_hex_import_in_todays_forms(
+    make_client: ClientFactory,
+    key_prefix: str,
+    redis_url: str,
+    redis_client: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    cli_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file exported before compact indexes (email hashes of 64 hex digits, fingerprints of
+    32) imports, its hashes in today's shorter forms."""
+    client = make_client()
+    publish(client, MODERATOR, "hex", email="kim@example.com", body="Said once")
+    before = moderation_items(client)
+    export = tmp_path / "comments.jsonl"
+    run(["export", str(export)], capsys)
+    [line] = [json.loads(text) for text in export.read_text().splitlines()]
+    email_hash = line["locator"][5]
+    line["locator"][5] = base64.urlsafe_b64decode(email_hash + "==").hex() + "0" * 32
+    line["locator"][6] = "ab" * 16
+    export.write_text(json.dumps(line) + "\n")
+
+    fresh = f"{key_prefix}-hex"
+    monkeypatch.setenv("COMMENTS_KEY_PREFIX", fresh)
+    assert "Imported 1 comment(s)" in run(["import", str(export)], capsys)
+    copy_app = create_app(app_config(redis_url, fresh))
+    try:
+        assert moderation_items(copy_app.test_client()) == before
+        [key] = redis_client.scan_iter(match=f"{fresh}:*:a:hex:comments")
+        [raw] = redis_client.hvals(key)
+        members = json.loads(raw)
+        assert members["e"] == email_hash and len(members["f"]) == 16
+    finally:
+        for key in redis_client.scan_iter(match=f"{fresh}:*", count=1000):
+            redis_client.delete(key)
         close_app(copy_app)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -14,7 +16,7 @@ from flask.testing import FlaskClient
 
 from service import records
 from service.models import PrivateData
-from service.privacy import Privacy, PrivateDataError, _derive
+from service.privacy import Privacy, PrivateDataError, _derive, email_hash_of_hex
 from tests.conftest import SECRET_KEY
 from tests.helpers import decide, keyspace_mentions, listing, stored_members, submit
 
@@ -79,6 +81,17 @@ def test_keyed_hashes_depend_on_the_secret() -> None:
     assert one.avatar_seed(email) not in one.email_hash(email)
 
 
+def test_an_email_hash_kept_in_hex_before_gives_todays() -> None:
+    """Today's email hash is the first 128 bits of the HMAC kept before in hex (all 256): the
+    key migration finds each email's data by it."""
+    privacy = Privacy(SECRET_KEY)
+    email = "reader@example.com"
+    lookup_key = _derive(SECRET_KEY, "email-lookup/v1")
+    old = hmac.new(lookup_key, email.encode(), hashlib.sha256).hexdigest()
+    assert len(old) == 64 and len(privacy.email_hash(email)) == 22
+    assert email_hash_of_hex(old) == privacy.email_hash(email)
+
+
 def test_removed_comment_hides_its_author(client: FlaskClient, moderator: dict[str, str]) -> None:
     root = submit(client, name="Secret Name", body="secret words")
     decide(client, moderator, root["id"], "approve")
@@ -109,3 +122,13 @@ def test_data_sealed_before_the_compact_form_still_opens() -> None:
     with pytest.raises(PrivateDataError):
         other.decrypt(sealed)
     assert not privacy.opens(sealed[:-2]) and not privacy.opens(b"2%%%")
+
+    # Sealed as a JSON list under the same cipher (form "2"), as until the joined form: opens;
+    # the joined form is shorter, and a user agent holding the separator comes back whole.
+    as_list = [data.email, data.ip, data.user_agent]
+    listed = privacy._seal(json.dumps(as_list, separators=(",", ":")).encode())
+    assert listed.startswith(b"2") and sealed.startswith(b"3")
+    assert privacy.decrypt(listed) == data
+    assert len(sealed) < len(listed)
+    odd = PrivateData("odd@example.com", "192.0.2.9", "Agent\x1fwith\x1fseparators")
+    assert privacy.decrypt(privacy.encrypt(odd)) == odd

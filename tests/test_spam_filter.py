@@ -232,6 +232,31 @@ def test_reversed_decision_unlearns_and_deletion_keeps(
     assert store.totals().ham_comments == 1
 
 
+def test_only_the_most_recent_decisions_can_be_undone(
+    redis_url: str, key_prefix: str, moderator: dict[str, str]
+) -> None:
+    """With filter_undoable = 2, the filter keeps what it learned from the two comments learned
+    last; reversing an older decision adds the new label, the old one stays learned."""
+    app = create_app(app_config(redis_url, key_prefix, filter_undoable=2))
+    try:
+        client = app.test_client()
+        store = spam_filter(client).filter_store
+        ids = [submit(client, body=text)["id"] for text in LEGITIMATE_TEXTS[:3]]
+        for comment_id in ids:
+            decide(client, moderator, comment_id, "approve")
+        assert [bool(store.record(comment_id)) for comment_id in ids] == [False, True, True]
+
+        decide(client, moderator, ids[0], "spam")
+        totals = store.totals()
+        assert (totals.spam_comments, totals.ham_comments) == (1, 3)
+        assert [bool(store.record(comment_id)) for comment_id in ids] == [True, False, True]
+        decide(client, moderator, ids[2], "spam")  # still undoable: relabelled exactly
+        totals = store.totals()
+        assert (totals.spam_comments, totals.ham_comments) == (2, 2)
+    finally:
+        close_app(app)
+
+
 def test_parallel_decisions_on_one_comment_count_once(
     filter_app: Flask, moderator: dict[str, str]
 ) -> None:

@@ -1,10 +1,11 @@
 -- Take a reader's personal data off one comment in one step: the private data, the lookups by
 -- email hash, and (when asked) the name, website, avatar and text of the public record.
--- Registered on its own (no _publication.lua): the comment keeps its state and indexes.
+-- Registered without _publication.lua (with _email_index.lua): the comment keeps its state and
+-- indexes.
 -- Every key is in the comment's bucket (one hash slot); the email's flood mark, a per-client
 -- key elsewhere, is removed by the caller.
 -- KEYS[1] the article's comment records
--- KEYS[2] the bucket's email index of the author, as read before this step
+-- KEYS[2] the bucket's email index shard of the author, as read before this step
 -- KEYS[3] the bucket's approved comments per email hash   KEYS[4] the article's fingerprints
 -- KEYS[5] article list version
 -- KEYS[6] the comment's revisions (go with the text, when the text is replaced)
@@ -18,7 +19,7 @@
 -- ARGV[9] events kept (about; 0: no events)
 -- ARGV[10] article id: redacting a published comment changes the public list, told by an
 -- article.changed event
--- ARGV[11] the email hash KEYS[2] is named by ("" when the record had none when read)
+-- ARGV[11] the email hash whose shard KEYS[2] is ("" when the record had none when read)
 -- Returns {"missing"}, {"kept"} (ARGV[7] or ARGV[8] no longer hold), {"moved"} (the record's
 -- email hash is not the one read: read it again), or {the comment's state, 1 if it had
 -- private data to delete else 0, 1 if it was in the email index else 0}.
@@ -26,7 +27,7 @@ local COMMENT_ID = ARGV[1]
 local raw = redis.call('HGET', KEYS[1], COMMENT_ID)
 if not raw then
   if ARGV[11] ~= '' then
-    redis.call('ZREM', KEYS[2], COMMENT_ID)
+    unindex_email(KEYS[2], ARGV[11], COMMENT_ID)
   end
   return {'missing'}
 end
@@ -43,7 +44,7 @@ end
 local had_private = record.x and 1 or 0
 local was_indexed = 0
 if author ~= '' then
-  was_indexed = redis.call('ZREM', KEYS[2], COMMENT_ID)
+  was_indexed = unindex_email(KEYS[2], author, COMMENT_ID)
   if ARGV[3] == '1' then
     redis.call('HDEL', KEYS[3], author)
   end

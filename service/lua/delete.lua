@@ -2,8 +2,8 @@
 -- placeholder (state "deleted", no name, text, avatar or private data) so its thread holds.
 -- KEYS[1..15], ARGV[1..7]: see _publication.lua (ARGV[7] is read from the record).
 -- KEYS[16] the bucket's comment locator
--- KEYS[17] the bucket's email index of the author, as read before this step (ids are removed
---   from it only when the record still names that email)
+-- KEYS[17] the bucket's email index shard of the author, as read before this step (ids are
+--   removed from it only when the record still names that email)
 -- KEYS[18] the article's duplicate fingerprints   KEYS[19] the bucket's audit stream
 -- KEYS[20] the comment's revisions (texts a moderator edited)   KEYS[21] the bucket's events
 -- ARGV[8] a state the comment must be in to be deleted, or "" for any
@@ -11,7 +11,7 @@
 -- ARGV[12] events kept (about; 0: no events)
 -- ARGV[13] a moment (ms): keep a comment that joined the queue then or later (its `queued_ms`,
 --   else its creation), or "" for no such condition (the purge of stale pending comments)
--- ARGV[14] the email hash KEYS[17] is named by ("" when none was read)
+-- ARGV[14] the email hash whose shard KEYS[17] is ("" when none was read)
 -- KEYS[22] the comment's open reports   KEYS[23] its reporters   KEYS[24] the bucket's reported
 -- comments: every trace of readers' reports goes with it
 -- Deleting a published comment changes the public list: an article.changed event. Deleting
@@ -51,7 +51,7 @@ redis.call('DEL', KEYS[20], KEYS[22], KEYS[23])
 redis.call('ZREM', KEYS[24], COMMENT_ID)
 redis.call('HDEL', KEYS[16], COMMENT_ID)
 if AUTHOR ~= '' then
-  redis.call('ZREM', KEYS[17], COMMENT_ID)
+  unindex_email(KEYS[17], AUTHOR, COMMENT_ID)
 end
 if record.f and redis.call('HGET', KEYS[18], record.f) == COMMENT_ID then
   redis.call('HDEL', KEYS[18], record.f)

@@ -4,7 +4,7 @@
 -- just before it).
 -- KEYS[1..15], ARGV[1..7]: see _publication.lua.
 -- KEYS[16] the bucket's comment locator
--- KEYS[17] the bucket's email index of the author (unused when ARGV[7] is "")
+-- KEYS[17] the bucket's email index shard of the author (unused when ARGV[7] is "")
 -- KEYS[18] the article's duplicate fingerprints
 -- KEYS[19] article settings (its first comment's time starts the auto-closing clock)
 -- KEYS[20] the bucket's events stream (for webhooks)   KEYS[21] the bucket's articles
@@ -34,7 +34,7 @@ end
 redis.call('HSET', KEYS[1], COMMENT_ID, ARGV[14])
 redis.call('HSET', KEYS[16], COMMENT_ID, ARGV[8])
 if AUTHOR ~= '' then
-  redis.call('ZADD', KEYS[17], 0, COMMENT_ID)
+  index_email(KEYS[17], AUTHOR, COMMENT_ID)
 end
 redis.call('HSET', KEYS[18], ARGV[13], COMMENT_ID)
 redis.call('HSETNX', KEYS[19], 'first_comment_ms', ARGV[4])

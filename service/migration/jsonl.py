@@ -20,20 +20,25 @@ from typing import Any, TextIO
 from marshmallow import ValidationError
 
 from service import records
+from service.admission import fingerprint_of_hex
 from service.comments import rfc3339
 from service.keys import COMMENT_ID_LENGTH, article_bucket
 from service.migration import QUEUED_REMARK, Report, import_store, parents_first
 from service.models import Act, Comment, Status, anchor_for_reply
-from service.privacy import Privacy, PrivateDataError
+from service.privacy import Privacy, PrivateDataError, email_hash_of_hex
 from service.schemas import COMMENT_ID_PATTERN, ExportedRecordSchema, RevisionSchema, http_website
 from service.store import Locator, Store
 from service.text import render_body
 
 BATCH = 500
-# A keyed hash in a locator: an email's (SHA-256 in hex), or a duplicate fingerprint (its first
-# 128 bits; files from before kept all 256, which the import shortens).
-_HASH = re.compile(r"[0-9a-f]{64}")
-_FINGERPRINT = re.compile(r"[0-9a-f]{32}(?:[0-9a-f]{32})?")
+# A keyed hash in a locator: an email's (128 bits in base64; files from before kept 256 in hex),
+# or a duplicate fingerprint (96 bits in base64; files from before kept 128 or 256 in hex). The
+# import cuts the older forms to today's (an old fingerprint then matches no new comment's: a
+# comment repeated after the import is not taken for a duplicate of one imported).
+_HASH = re.compile(r"[A-Za-z0-9_-]{22}")
+_OLD_HASH = re.compile(r"[0-9a-f]{64}")
+_FINGERPRINT = re.compile(r"[A-Za-z0-9_-]{16}")
+_OLD_FINGERPRINT = re.compile(r"[0-9a-f]{32}(?:[0-9a-f]{32})?")
 _COMMENT_ID = re.compile(COMMENT_ID_PATTERN)
 
 
@@ -154,9 +159,13 @@ def _check(item: Any, privacy: Privacy) -> _Checked:
     locator = item.get("locator")
     if not isinstance(locator, list) or len(locator) != 7:
         raise _Refused("no locator")
-    email_hash, fingerprint = locator[5], locator[6]
-    if not (email_hash == "" or _HASH.fullmatch(str(email_hash))) or not _FINGERPRINT.fullmatch(
-        str(fingerprint)
+    email_hash, fingerprint = str(locator[5]), str(locator[6])
+    if _OLD_HASH.fullmatch(email_hash):
+        email_hash = email_hash_of_hex(email_hash)
+    if _OLD_FINGERPRINT.fullmatch(fingerprint):
+        fingerprint = fingerprint_of_hex(fingerprint)
+    if not (email_hash == "" or _HASH.fullmatch(email_hash)) or not _FINGERPRINT.fullmatch(
+        fingerprint
     ):
         raise _Refused("its locator holds no keyed hashes")
     private = item.get("private")
@@ -180,8 +189,8 @@ def _check(item: Any, privacy: Privacy) -> _Checked:
         record=record,
         website=http_website(record["website"]),
         private=private,
-        email_hash=str(email_hash),
-        fingerprint=str(fingerprint)[:32],
+        email_hash=email_hash,
+        fingerprint=fingerprint,
         revisions=checked_revisions,
     )
 
