@@ -16,7 +16,6 @@ from service.data_rights_store import DataRightsStore, Redaction
 from service.models import Act, PrivateData, Status
 from service.moderation import moderator_view
 from service.privacy import Privacy, PrivateDataError
-from service.reports_store import ReportsStore
 from service.settings import ERASE_MODES, Settings
 from service.spam_learning import SpamFilter
 from service.store import Locator, Store
@@ -69,7 +68,6 @@ class DataRights:
         self.spam_filter = spam_filter
         self.store = store
         self.rights_store = DataRightsStore(store)
-        self.reports = ReportsStore(store)
         self.privacy = privacy
         self.settings = settings
         self.batch = batch
@@ -161,13 +159,11 @@ class DataRights:
         self, comment_id: str, locator: Locator, mode: str, redaction: Redaction, act: Act
     ) -> bool:
         """Erase one comment in one atomic step, with its readers' reports (their notes may
-        speak of the reader: a deletion takes them in the same step, an anonymization right
-        after); tell whether there was one to erase."""
+        speak of the reader); tell whether there was one to erase."""
         if mode == "delete":
             outcome = self.rights_store.delete(comment_id, locator, act)
             return outcome in ("deleted", "placeholder")
         redacted = self.rights_store.redact(comment_id, locator, redaction, forget_email=True)
-        self.reports.clear(comment_id, locator, forget_reporters=True)
         if not redacted.was_indexed:
             return False  # gone, or erased by a concurrent request that counts it
         self.store.audit(

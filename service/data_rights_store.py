@@ -100,8 +100,9 @@ class DataRightsStore:
         only_if: tuple[Status, str] | None = None,
     ) -> Redacted:
         """Delete a comment's private data and its lookups by email hash, and redact its public
-        record, in one step. `forget_email` also drops the email's approved count and flood
-        mark; `only_if` (state, decided_at) leaves a comment re-decided meanwhile alone."""
+        record, in one step. `forget_email` (an erasure) also drops the email's approved count
+        and flood mark, and every trace of the readers' reports on the comment; `only_if`
+        (state, decided_at) leaves a comment re-decided meanwhile alone."""
         keys, article_id, bucket = self.keys, locator.article_id, locator.bucket
         # The email index to leave is named by the email hash the record keeps, read first; the
         # step checks it is still that one.
@@ -116,6 +117,9 @@ class DataRightsStore:
                     keys.version(article_id),
                     keys.revisions(article_id, comment_id),
                     keys.events(bucket),
+                    keys.reports(article_id, comment_id),
+                    keys.reported(bucket),
+                    keys.reporters(article_id, comment_id),
                 ],
                 args=[
                     comment_id,
@@ -129,6 +133,7 @@ class DataRightsStore:
                     self.store.events_kept,
                     article_id,
                     email_hash,
+                    "1" if forget_email else "0",
                 ],
             )
             if _text(result[0]) != "moved":

@@ -65,7 +65,8 @@ def summary_of(fields: dict[str, str]) -> ReportSummary | None:
 
 
 class ReportsStore:
-    """Count readers' reports, and list and clear them, on top of the comment store."""
+    """Count readers' reports and list them, on top of the comment store (decisions, deletions
+    and erasures take them away in their own steps)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -73,7 +74,6 @@ class ReportsStore:
         self.keys = store.keys
         self._report = self.client.register_script(_script_source("report"))
         self._dismiss = self.client.register_script(_script_source("dismiss_reports"))
-        self._clear = self.client.register_script(_script_source("clear_reports", transition=False))
 
     # --- writes -------------------------------------------------------------------------
     @_guarded
@@ -145,22 +145,6 @@ class ReportsStore:
         return _text(result[0]), _text(result[1]) if len(result) > 1 else None
 
     @_guarded
-    def clear(self, comment_id: str, locator: Locator, forget_reporters: bool) -> int:
-        """Take a comment's open reports away (a moderator decided), and with
-        `forget_reporters` every trace of who reported it (deleted, or erased); answer how many
-        open reports went."""
-        article_id = locator.article_id
-        result = self.store.writes.run(
-            self._clear,
-            keys=[
-                self.keys.reports(article_id, comment_id),
-                self.keys.reported(locator.bucket),
-                self.keys.reporters(article_id, comment_id),
-            ],
-            args=[comment_id, "1" if forget_reporters else "0"],
-        )
-        return int(result)
-
     # --- reads --------------------------------------------------------------------------
     @_guarded
     def summaries(self, references: list[tuple[str, str]]) -> list[ReportSummary | None]:

@@ -10,6 +10,8 @@
 -- KEYS[5] article list version
 -- KEYS[6] the comment's revisions (go with the text, when the text is replaced)
 -- KEYS[7] the bucket's events stream
+-- KEYS[8] the comment's open reports   KEYS[9] the bucket's reported comments
+-- KEYS[10] the comment's reporters
 -- ARGV[1] comment id   ARGV[2] a new random list version
 -- ARGV[3] "1" to drop the email's approved count in the bucket
 -- ARGV[4] a new name for the public record (its website and avatar go), or "" to keep it
@@ -20,6 +22,8 @@
 -- ARGV[10] article id: redacting a published comment changes the public list, told by an
 -- article.changed event
 -- ARGV[11] the email hash whose shard KEYS[2] is ("" when the record had none when read)
+-- ARGV[12] "1" to take every trace of the readers' reports away too (an erasure: their notes
+-- may speak of the reader)
 -- Returns {"missing"}, {"kept"} (ARGV[7] or ARGV[8] no longer hold), {"moved"} (the record's
 -- email hash is not the one read: read it again), or {the comment's state, 1 if it had
 -- private data to delete else 0, 1 if it was in the email index else 0}.
@@ -39,6 +43,10 @@ end
 local author = record.e or ''
 if author ~= ARGV[11] then
   return {'moved'}
+end
+if ARGV[12] == '1' then
+  redis.call('DEL', KEYS[8], KEYS[10])
+  redis.call('ZREM', KEYS[9], COMMENT_ID)
 end
 
 local had_private = record.x and 1 or 0
