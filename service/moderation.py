@@ -248,7 +248,8 @@ class ModerationService:
         return results
 
     def stats(self) -> dict[str, Any]:
-        """Count comments per state and tell how long the oldest pending one has waited."""
+        """Count comments per state, tell how long the oldest pending one has waited and what
+        the spam filter has learned."""
         counts, oldest_id = self.store.state_counts()
         oldest_at = age = None
         if oldest_id is not None:
@@ -259,6 +260,7 @@ class ModerationService:
             "counts": {str(status): count for status, count in counts.items()},
             "oldest_pending_at": oldest_at,
             "oldest_pending_age_seconds": age,
+            "spam_filter": self.spam_filter.learned() if self.spam_filter else None,
         }
 
     def audit(self, filters: dict[str, str], limit: int, before: str | None) -> dict[str, Any]:

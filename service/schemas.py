@@ -464,12 +464,28 @@ class BulkResultsSchema(Schema):
     results = fields.List(fields.Nested(BulkResultSchema), required=True)
 
 
+class SpamFilterStatsSchema(Schema):
+    """What the learning spam filter has learned, and whether it scores submissions yet."""
+
+    learned_spam = fields.Integer(required=True)
+    learned_legitimate = fields.Integer(required=True)
+    min_samples = fields.Integer(
+        required=True,
+        metadata={"description": "Learned comments of each kind it needs before it scores."},
+    )
+    scoring = fields.Boolean(
+        required=True,
+        metadata={"description": "False while it abstains (too few learned comments)."},
+    )
+
+
 class StatsSchema(Schema):
     """The moderation desk at a glance."""
 
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     oldest_pending_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     oldest_pending_age_seconds = fields.Integer(allow_none=True)
+    spam_filter = fields.Nested(SpamFilterStatsSchema, allow_none=True)
 
 
 class AuditQuerySchema(Schema):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from service import records
 from service.models import ReasonCode, Status
@@ -68,6 +69,16 @@ class SpamFilter:
         if min(totals.spam_comments, totals.ham_comments) < self.min_samples:
             return None
         return spam_probability(totals, counts)
+
+    def learned(self) -> dict[str, Any]:
+        """Tell what the filter has learned, and whether it scores submissions yet."""
+        totals = self.filter_store.totals()
+        return {
+            "learned_spam": totals.spam_comments,
+            "learned_legitimate": totals.ham_comments,
+            "min_samples": self.min_samples,
+            "scoring": min(totals.spam_comments, totals.ham_comments) >= self.min_samples,
+        }
 
     def learn_comment(
         self,

@@ -124,6 +124,12 @@ def test_stats_count_states_and_the_oldest_wait(
         "counts": {"pending": 0, "approved": 0, "rejected": 0, "spam": 0},
         "oldest_pending_at": None,
         "oldest_pending_age_seconds": None,
+        "spam_filter": {
+            "learned_spam": 0,
+            "learned_legitimate": 0,
+            "min_samples": 50,
+            "scoring": False,
+        },
     }
     oldest = submit(client)
     submit(client)
@@ -134,6 +140,8 @@ def test_stats_count_states_and_the_oldest_wait(
     assert stats["counts"] == {"pending": 2, "approved": 1, "rejected": 0, "spam": 1}
     assert stats["oldest_pending_at"] == oldest["created_at"]
     assert 0 <= stats["oldest_pending_age_seconds"] < 60
+    # The approval and the spam decision taught the filter one comment of each kind.
+    assert stats["spam_filter"]["learned_spam"] == stats["spam_filter"]["learned_legitimate"] == 1
 
 
 def test_every_action_is_audited_without_an_email(

@@ -127,10 +127,29 @@ def test_filter_abstains_until_it_learned_enough_of_each_kind(
 def test_filter_taught_by_decisions_files_spam_and_spares_legitimate_text(
     filter_client: FlaskClient, moderator: dict[str, str]
 ) -> None:
+    def learned() -> dict[str, Any]:
+        stats = filter_client.get("/api/v1/moderation/stats", headers=moderator)
+        assert stats.status_code == 200
+        found: dict[str, Any] = stats.get_json()["spam_filter"]
+        return found
+
+    assert learned() == {
+        "learned_spam": 0,
+        "learned_legitimate": 0,
+        "min_samples": MIN_SAMPLES,
+        "scoring": False,
+    }
     teach(filter_client, moderator)
     totals = spam_filter(filter_client).filter_store.totals()
     taught = (len(SPAM_TEXTS) * ROUNDS, len(LEGITIMATE_TEXTS) * ROUNDS)
     assert (totals.spam_comments, totals.ham_comments) == taught
+    # Moderators see it on the desk's figures.
+    assert learned() == {
+        "learned_spam": taught[0],
+        "learned_legitimate": taught[1],
+        "min_samples": MIN_SAMPLES,
+        "scoring": True,
+    }
 
     response = filter_client.post(
         "/api/v1/articles/article-2/comments",
