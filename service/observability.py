@@ -155,7 +155,8 @@ def _finish(response: Response) -> Response:
 
 
 class QueueCollector:
-    """The moderation queue's depth and age, read from the store at each scrape.
+    """The moderation queue's depth and age, and what the spam filter has learned, read from the
+    store at each scrape.
 
     A collector, not a Gauge: in multiprocess mode every Gauge.set() writes a file per process,
     and those files outlive the process, so old values would sit beside the fresh one.
@@ -175,6 +176,16 @@ class QueueCollector:
             "How long the oldest pending comment has waited.",
             stats["oldest_pending_age_seconds"] or 0,
         )
+        learned = stats.get("spam_filter")
+        if learned:
+            family = GaugeMetricFamily(
+                "comments_spam_filter_learned",
+                "Comments the spam filter has learned, by kind.",
+                labels=["kind"],
+            )
+            family.add_metric(["spam"], learned["learned_spam"])
+            family.add_metric(["legitimate"], learned["learned_legitimate"])
+            yield family
 
 
 def metrics_response(read_stats: Callable[[], dict[str, Any]]) -> Response:

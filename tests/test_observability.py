@@ -75,6 +75,8 @@ def test_metrics_count_requests_submissions_and_the_queue(client: FlaskClient) -
     assert "comments_http_request_seconds_bucket{" in body
     assert "comments_pending 2.0" in body
     assert "comments_oldest_pending_age_seconds" in body
+    assert 'comments_spam_filter_learned{kind="spam"} 0.0' in body
+    assert 'comments_spam_filter_learned{kind="legitimate"} 0.0' in body
 
 
 def test_metrics_under_gunicorn_come_from_the_multiprocess_files(live_server: str) -> None:
