@@ -65,19 +65,27 @@ def redis_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def key_prefix() -> str:
-    """Give each test keys of its own, so suites may share one Redis."""
-    return f"test-{secrets.token_hex(4)}"
+def key_prefix(redis_url: str) -> Iterator[str]:
+    """Give each test keys of its own, so suites may share one Redis; remove every key under it
+    (and under the prefixes made from it) afterwards, whichever client wrote them."""
+    prefix = f"test-{secrets.token_hex(4)}"
+    yield prefix
+    client: Any = connect(redis_url, Timeouts(), decode_responses=True)
+    try:
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            client.delete(key)
+    except redis.RedisError:
+        pass  # a test that took the suite's server away leaves nothing to remove
+    finally:
+        client.close()
 
 
 @pytest.fixture
 def redis_client(redis_url: str, key_prefix: str) -> Iterator[redis.Redis]:
-    """Give a raw client for asserting on stored state (a cluster client on a cluster); remove
-    the test's keys afterwards."""
+    """Give a raw client for asserting on stored state (a cluster client on a cluster); the
+    test's keys go with `key_prefix`."""
     client: Any = connect(redis_url, Timeouts(), decode_responses=True)
     yield client
-    for key in client.scan_iter(match=f"{key_prefix}:*", count=1000):
-        client.delete(key)
     client.close()
 
 
