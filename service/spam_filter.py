@@ -147,10 +147,12 @@ def _links_and_rest(text: str) -> tuple[list[str], str]:
     for hint in _LINK_HINT.finditer(text):
         if hint.start() < covered:
             continue
-        word_start = _SPACE_BEFORE.search(text, 0, hint.start())
+        # The run starts after the last white space before the mark (searched only back to the
+        # end of the run before, so the whole text is read once).
+        word_start = _SPACE_BEFORE.search(text, covered, hint.start())
+        begin = word_start.end() if word_start else covered
         space_after = _SPACE.search(text, hint.end())
         covered = space_after.start() if space_after else len(text)
-        begin = word_start.end() if word_start else 0
         for match in _URL.finditer(text, begin, covered):
             links.append(match.group())
             rest.append(text[start : match.start()])
