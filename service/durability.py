@@ -22,8 +22,16 @@ from typing import Any
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.commands.core import Script
-from redis.exceptions import AskError, ClusterDownError, MovedError, TryAgainError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MovedError,
+    NoScriptError,
+    TryAgainError,
+)
 
+from service import pipelined_scripts
+from service.pipelined_scripts import queue_script
 from service.topology import RedisClient
 
 log = logging.getLogger(__name__)
@@ -59,11 +67,16 @@ class DurableWrites:
             return script(keys=keys, args=args)
         if isinstance(self.client, RedisCluster):
             return self._on_slot_owner(self.client, script, keys, args, self._wait)
-        pipe = self.client.pipeline(transaction=False)
-        script(keys=keys, args=args, client=pipe)
-        pipe.execute_command(*self._wait)
-        result, waited = pipe.execute(raise_on_error=False)
-        return _confirmed(result, waited, self._wait)
+        wait = self._wait
+
+        def build(pipe: Any) -> None:
+            queue_script(pipe, script, keys, args)
+            pipe.execute_command(*wait)
+
+        result, waited = pipelined_scripts.execute(
+            self.client, [script], build, raise_on_error=False
+        )
+        return _confirmed(result, waited, wait)
 
     def run_many(self, script: Script, calls: list[tuple[list[Any], list[Any]]]) -> list[Any]:
         """Run `script` once per (keys, args) in one pipeline on one server, then wait once for
@@ -72,12 +85,15 @@ class DurableWrites:
             raise TypeError("a cluster takes no scripts in a pipeline: run them one by one")
         if not self._chosen:
             self._choose_wait()
-        pipe = self.client.pipeline(transaction=False)
-        for keys, args in calls:
-            script(keys=keys, args=args, client=pipe)
-        if self._wait is not None:
-            pipe.execute_command(*self._wait)
-        answers = pipe.execute(raise_on_error=False)
+        wait = self._wait
+
+        def build(pipe: Any) -> None:
+            for keys, args in calls:
+                queue_script(pipe, script, keys, args)
+            if wait is not None:
+                pipe.execute_command(*wait)
+
+        answers = pipelined_scripts.execute(self.client, [script], build, raise_on_error=False)
         if self._wait is not None:
             waited = answers.pop()
             for answer in answers:
@@ -129,17 +145,23 @@ class DurableWrites:
         deadline = time.monotonic() + CLUSTER_PATIENCE_SECONDS
         asking: ClusterNode | None = None
         while True:
-            node = asking or client.get_node_from_key(keys[0])
-            pipe = client.get_redis_connection(node).pipeline(transaction=False)
+            node, was_asking = asking or client.get_node_from_key(keys[0]), asking
+            connection = client.get_redis_connection(node)
+            pipe = connection.pipeline(transaction=False)
             if asking is not None:
                 pipe.execute_command("ASKING")
-            script(keys=keys, args=args, client=pipe)
+            queue_script(pipe, script, keys, args)
             pipe.execute_command(*wait)
             asking = None
             result = waited = None
             try:
                 *_, result, waited = pipe.execute(raise_on_error=False)
                 failure = result if isinstance(result, redis.RedisError) else None
+                if isinstance(failure, NoScriptError) and time.monotonic() < deadline:
+                    # This primary has not seen the script yet (new, restarted or failed over).
+                    connection.script_load(script.script)
+                    asking = was_asking
+                    continue
             except (redis.ConnectionError, redis.TimeoutError, ClusterDownError) as error:
                 failure = error
             if isinstance(failure, AskError) and time.monotonic() < deadline:

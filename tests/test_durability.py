@@ -91,6 +91,32 @@ def test_redis_restarted_between_submit_and_approve(aof_redis: RedisExecutor) ->
     close_app(app)
 
 
+def test_scripts_travel_by_their_sha_and_come_back_after_a_flush(
+    aof_redis: RedisExecutor,
+) -> None:
+    """A durable write (the step and its wait) and the rules' read (with the spam filter's) send
+    their scripts by SHA alone, never asking first whether the server has them (no SCRIPT
+    EXISTS round trip); a server that lost its scripts is given them again."""
+    app = create_app(app_config(url_of(aof_redis), "scripts"))
+    client = app.test_client()
+    raw = redis.Redis.from_url(url_of(aof_redis), decode_responses=True)
+    assert client.post(URL, json=reply(body="Before the flush")).status_code == 202
+    raw.script_flush()
+    raw.config_resetstat()
+    posted = client.post(URL, json=reply(email="second@example.com", body="After the flush"))
+    assert posted.status_code == 202
+    comment_id = posted.get_json()["comment"]["id"]
+    headers = {"Authorization": "Bearer alice-token-0123456789"}
+    approved = client.post(f"/api/v1/moderation/comments/{comment_id}/approve", headers=headers)
+    assert approved.status_code == 200
+    stats = raw.info("commandstats")
+    assert not [name for name in stats if "script|exists" in name], stats.keys()
+    assert any("script|load" in name for name in stats), stats.keys()
+    assert client.get(URL).get_json()["count"] == 1
+    close_app(app)
+    raw.close()
+
+
 def test_full_memory_refuses_writes_and_keeps_reading(aof_redis: RedisExecutor) -> None:
     app = create_app(app_config(url_of(aof_redis), "full"))
     client = app.test_client()
