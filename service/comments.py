@@ -303,24 +303,32 @@ class CommentService:
         return self.privacy.client_hash(client_key(ip, prefix))
 
     def _judge(self, candidate: Candidate, fingerprint: str, *, dry_run: bool) -> Verdict:
-        facts = self.store.admission_facts(
-            candidate.article_id, candidate.email_hash, candidate.ip_hash, fingerprint
+        # The spam filter's read travels with the rules' facts: one round trip for both.
+        spam_read = None
+        if self.spam_filter is not None:
+            spam_read = self.spam_filter.score_read(
+                candidate.name, candidate.body, candidate.website, candidate.email
+            )
+        facts, spam_answer = self.store.admission_facts(
+            candidate.article_id, candidate.email_hash, candidate.ip_hash, fingerprint, spam_read
         )
         if self.admission.network_share_reached(facts.network_pending):
             # The set may still hold comments decided since: count only those still waiting.
             live = self.store.pending_from(candidate.ip_hash)
             facts = dataclasses.replace(facts, network_pending=live)
         return self.admission.judge(
-            candidate, facts, dry_run=dry_run, scores=lambda: self._scores(candidate)
+            candidate,
+            facts,
+            dry_run=dry_run,
+            scores=lambda: self._scores(candidate, spam_answer),
         )
 
-    def _scores(self, candidate: Candidate) -> ContentScores:
-        """Score a submission with the learning spam filter and the offensive-language model."""
+    def _scores(self, candidate: Candidate, spam_answer: Any) -> ContentScores:
+        """Score a submission with the learning spam filter (from what its read answered) and
+        the offensive-language model."""
         spam = offensive = None
         if self.spam_filter is not None:
-            spam = self.spam_filter.score(
-                candidate.name, candidate.body, candidate.website, candidate.email
-            )
+            spam = self.spam_filter.score_of(spam_answer)
         if self.offensive is not None:
             offensive = self.offensive.score(f"{candidate.name}\n{candidate.body}")
         return ContentScores(spam, offensive)

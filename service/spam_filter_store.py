@@ -21,6 +21,7 @@ from typing import Any
 from redis.cluster import RedisCluster
 
 from service.keys import Keys
+from service.pipelined_scripts import ScriptCall
 from service.spam_filter import (
     SHARD_SIZE,
     SlotCounts,
@@ -54,10 +55,19 @@ class SpamFilterStore:
     def counts(self, slots: Sequence[int]) -> tuple[Totals, list[SlotCounts | None]]:
         """Read the totals and some slots' counts in one round trip (a read-only script); the
         counts come in ascending order of slot."""
-        answer = self._counts(
-            keys=[self.keys.spam_filter_totals()],
-            args=[self.keys.spam_filter_shards(), " ".join(map(str, sorted(slots))), SHARD_SIZE],
+        return self.parse_counts(self.counts_call(slots).run())
+
+    def counts_call(self, slots: Sequence[int]) -> ScriptCall:
+        """The read of `counts`, as a call that can ride in another read's round trip."""
+        return ScriptCall(
+            self._counts,
+            [self.keys.spam_filter_totals()],
+            [self.keys.spam_filter_shards(), " ".join(map(str, sorted(slots))), SHARD_SIZE],
         )
+
+    @staticmethod
+    def parse_counts(answer: Sequence[Any]) -> tuple[Totals, list[SlotCounts | None]]:
+        """Read the answer of a `counts_call`."""
         totals = Totals(*(int(value or 0) for value in answer[:5]))
         found: list[SlotCounts | None] = []
         for value in answer[5:]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from service import records
 from service.models import ReasonCode, Status
+from service.pipelined_scripts import ScriptCall
 from service.privacy import Privacy, PrivateDataError
 from service.spam_filter import (
     HAM,
@@ -65,7 +66,16 @@ class SpamFilter:
     def score(self, name: str, body: str, website: str | None, email: str) -> float | None:
         """Give a submission's spam probability, or None while the filter has learned fewer
         than `filter_min_samples` comments of either kind."""
-        totals, counts = self.filter_store.counts(features(name, body, website, email).slots())
+        return self.score_of(self.score_read(name, body, website, email).run())
+
+    def score_read(self, name: str, body: str, website: str | None, email: str) -> ScriptCall:
+        """The read a submission's score needs, as a call that can ride in another read's round
+        trip (the submission rules' facts); `score_of` its answer."""
+        return self.filter_store.counts_call(features(name, body, website, email).slots())
+
+    def score_of(self, answer: Any) -> float | None:
+        """Give the score of what a `score_read` answered (None: the filter abstains)."""
+        totals, counts = self.filter_store.parse_counts(answer)
         if min(totals.spam_comments, totals.ham_comments) < self.min_samples:
             return None
         return spam_probability(totals, counts)

@@ -21,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 import redis
 from redis.cluster import RedisCluster
 
-from service import records
+from service import pipelined_scripts, records
 from service.durability import DurableWrites
 from service.keys import (
     BUCKETS,
@@ -32,6 +32,7 @@ from service.keys import (
     comment_bucket,
 )
 from service.models import Act, Comment, Status
+from service.pipelined_scripts import ScriptCall, queue_script
 from service.topology import RedisClient
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,44 @@ def parse_stream_position(position: str) -> tuple[int, int, int]:
     parts = position.split("-")
     ms, seq = int(parts[0]), int(parts[1])
     return ms, seq, int(parts[2]) if len(parts) > 2 else BUCKETS
+
+
+def _with_sums(answers: list[Any]) -> list[Any]:
+    """Sum the per-bucket answers of the facts pipeline: approved by the email, then pending."""
+    head, approved, pending = answers[:8], answers[8 : 8 + BUCKETS], answers[8 + BUCKETS :]
+    return [
+        *head,
+        sum(int(count or 0) for count in approved),
+        sum(int(count) for count in pending),
+    ]
+
+
+def _facts(
+    article: Any,
+    email_blocked: Any,
+    domains: Any,
+    networks: Any,
+    ip_wait: Any,
+    email_wait: Any,
+    original: Any,
+    network_pending: Any,
+    approved: Any,
+    pending: Any,
+) -> AdmissionFacts:
+    """Give the admission facts of what was read (see lua/admission_facts.lua)."""
+    if isinstance(article, list):  # HGETALL inside a script answers a flat list
+        article = dict(zip(article[0::2], article[1::2], strict=True))
+    return AdmissionFacts(
+        article=_decoded(article),
+        email_blocked=bool(email_blocked),
+        blocked_domains=frozenset(_text(domain) for domain in domains),
+        blocked_networks=frozenset(_text(network) for network in networks),
+        flood_wait_ms=max(int(ip_wait), int(email_wait), 0),
+        duplicate_of=_text(original) if original else None,
+        approved_by_author=int(approved),
+        pending=int(pending),
+        network_pending=int(network_pending) // COMMENT_ID_LENGTH,
+    )
 
 
 @dataclass(frozen=True)
@@ -199,6 +238,9 @@ class Store:
         self._delete = client.register_script(_script_source("delete", email_index=True))
         self._edit = client.register_script(_script_source("edit", transition=False))
         self._add_pending = client.register_script(_script_source("note_pending", transition=False))
+        self._admission_facts = client.register_script(
+            _script_source("admission_facts", transition=False)
+        )
         self._trim_pending = client.register_script(
             _script_source("trim_pending", transition=False)
         )
@@ -748,45 +790,56 @@ class Store:
 
     @_guarded
     def admission_facts(
-        self, article_id: str, email_hash: str, ip_hash: str, fingerprint: str
-    ) -> AdmissionFacts:
-        """Read in one pipeline what the submission rules need to know (reads only); `ip_hash`
-        names the client's network."""
+        self,
+        article_id: str,
+        email_hash: str,
+        ip_hash: str,
+        fingerprint: str,
+        rider: ScriptCall | None = None,
+    ) -> tuple[AdmissionFacts, Any]:
+        """Read what the submission rules need to know (reads only); `ip_hash` names the
+        client's network. `rider`, another read-only script call, travels in the same round
+        trip on one server; its answer comes second (None without one)."""
         keys = self.keys
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hgetall(keys.article(article_id))
-        pipe.hexists(keys.blocks("emails"), email_hash)
-        pipe.smembers(keys.blocks("domains"))
-        pipe.smembers(keys.blocks("networks"))
-        pipe.pttl(keys.flood("ip", ip_hash))
-        pipe.pttl(keys.flood("email", email_hash))
-        pipe.hget(keys.fingerprints(article_id), fingerprint)
-        pipe.strlen(keys.pending_from(ip_hash))
-        for bucket in range(BUCKETS):
-            pipe.hget(keys.approved_by_email(bucket), email_hash)
-            pipe.zcard(keys.queue(bucket, Status.PENDING))
-        (
-            article,
-            email_blocked,
-            domains,
-            networks,
-            ip_wait,
-            email_wait,
-            original,
-            network_pending,
-            *shares,
-        ) = pipe.execute()
-        return AdmissionFacts(
-            article=_decoded(article),
-            email_blocked=bool(email_blocked),
-            blocked_domains=frozenset(_text(domain) for domain in domains),
-            blocked_networks=frozenset(_text(network) for network in networks),
-            flood_wait_ms=max(int(ip_wait), int(email_wait), 0),
-            duplicate_of=_text(original) if original else None,
-            approved_by_author=sum(int(count or 0) for count in shares[0::2]),
-            pending=sum(int(count) for count in shares[1::2]),
-            network_pending=int(network_pending) // COMMENT_ID_LENGTH,
-        )
+        facts_keys = [
+            keys.article(article_id),
+            keys.blocks("emails"),
+            keys.blocks("domains"),
+            keys.blocks("networks"),
+            keys.flood("ip", ip_hash),
+            keys.flood("email", email_hash),
+            keys.fingerprints(article_id),
+            keys.pending_from(ip_hash),
+            *(keys.approved_by_email(bucket) for bucket in range(BUCKETS)),
+            *(keys.queue(bucket, Status.PENDING) for bucket in range(BUCKETS)),
+        ]
+        if self.is_cluster:
+            # The keys lie in many slots: plain commands, which the client sends to each node.
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hgetall(facts_keys[0])
+            pipe.hexists(facts_keys[1], email_hash)
+            pipe.smembers(facts_keys[2])
+            pipe.smembers(facts_keys[3])
+            pipe.pttl(facts_keys[4])
+            pipe.pttl(facts_keys[5])
+            pipe.hget(facts_keys[6], fingerprint)
+            pipe.strlen(facts_keys[7])
+            for bucket in range(BUCKETS):
+                pipe.hget(facts_keys[8 + bucket], email_hash)
+            for bucket in range(BUCKETS):
+                pipe.zcard(facts_keys[8 + BUCKETS + bucket])
+            return _facts(*_with_sums(pipe.execute())), rider.run() if rider else None
+
+        def build(pipe: Any) -> None:
+            queue_script(
+                pipe, self._admission_facts, facts_keys, [email_hash, fingerprint, BUCKETS]
+            )
+            if rider is not None:
+                queue_script(pipe, rider.script, rider.keys, rider.args)
+
+        scripts = [self._admission_facts, *([rider.script] if rider else [])]
+        answers = pipelined_scripts.execute(self.client, scripts, build)
+        return _facts(*answers[0]), answers[1] if rider else None
 
     def pending_mark(self, ip_hash: str, keep_days: int) -> PendingMark:
         """Name the pending list of a client's network, kept `keep_days` days after its last."""

@@ -253,7 +253,8 @@ def test_a_comment_refused_after_its_flood_marks_were_claimed_gives_them_back(
 
     def facts_before_the_original(*args: Any, **kwargs: Any) -> Any:
         # As if read just before the original was stored: no duplicate yet.
-        return dataclasses.replace(read_facts(*args, **kwargs), duplicate_of=None)
+        facts, spam_answer = read_facts(*args, **kwargs)
+        return dataclasses.replace(facts, duplicate_of=None), spam_answer
 
     monkeypatch.setattr(store, "admission_facts", facts_before_the_original)
     assert_refused(post(client, payload, peer="192.0.2.50"), 409, DUPLICATE)
@@ -655,10 +656,10 @@ def test_queue_cap_is_read_before_the_write_so_racing_submissions_may_pass_it(
 
     def facts_then_wait(*args: Any, **kwargs: Any) -> Any:
         # Every submission has read the queue's length before any of them is written.
-        facts = read_facts(*args, **kwargs)
+        facts, spam_answer = read_facts(*args, **kwargs)
         assert facts.pending == 0
         gate.wait(timeout=10)
-        return facts
+        return facts, spam_answer
 
     monkeypatch.setattr(store, "admission_facts", facts_then_wait)
     responses = post_together(app, [reply() for _ in range(4)])
