@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -31,7 +32,7 @@ from redis.exceptions import (
 )
 
 from service import pipelined_scripts
-from service.pipelined_scripts import queue_script
+from service.pipelined_scripts import ScriptCall, queue_script
 from service.topology import RedisClient
 
 log = logging.getLogger(__name__)
@@ -59,23 +60,43 @@ class DurableWrites:
         self._wait: tuple[Any, ...] | None = None
         self._chosen = durability == "none"
 
-    def run(self, script: Script, keys: list[Any], args: list[Any]) -> Any:
-        """Run `script` and wait as the durability asks; raise when it cannot be confirmed."""
+    def run(
+        self,
+        script: Script,
+        keys: list[Any],
+        args: list[Any],
+        then: ScriptCall | None = None,
+    ) -> Any:
+        """Run `script` and wait as the durability asks; raise when it cannot be confirmed.
+        `then`, a write of less weight (its keys in any slot), follows in the same round trip
+        on one server, on its own on a cluster; whatever it answers, the write stands (a failure
+        of it is only logged)."""
         if not self._chosen:
             self._choose_wait()
-        if self._wait is None:
-            return script(keys=keys, args=args)
         if isinstance(self.client, RedisCluster):
-            return self._on_slot_owner(self.client, script, keys, args, self._wait)
+            if self._wait is None:
+                result = script(keys=keys, args=args)
+            else:
+                result = self._on_slot_owner(self.client, script, keys, args, self._wait)
+            if then is not None:
+                _follow_up(then.run)
+            return result
         wait = self._wait
 
         def build(pipe: Any) -> None:
             queue_script(pipe, script, keys, args)
-            pipe.execute_command(*wait)
+            if wait is not None:
+                pipe.execute_command(*wait)
+            if then is not None:
+                queue_script(pipe, then.script, then.keys, then.args)
 
-        result, waited = pipelined_scripts.execute(
-            self.client, [script], build, raise_on_error=False
-        )
+        scripts = [script, *([then.script] if then else [])]
+        answers = pipelined_scripts.execute(self.client, scripts, build, raise_on_error=False)
+        if then is not None:
+            _follow_up(lambda: _raised(answers.pop()))
+        if wait is None:
+            return _raised(answers[0])
+        result, waited = answers
         return _confirmed(result, waited, wait)
 
     def run_many(self, script: Script, calls: list[tuple[list[Any], list[Any]]]) -> list[Any]:
@@ -187,6 +208,21 @@ class DurableWrites:
                 client.nodes_manager.initialize()
             except redis.RedisError:
                 pass  # no node answers yet; the next attempt tries again
+
+
+def _raised(answer: Any) -> Any:
+    """Give a pipeline's answer, or raise it when it is an error."""
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
+def _follow_up(step: Callable[[], Any]) -> None:
+    """Run a write that follows another and must not undo it: a failure is logged only."""
+    try:
+        step()
+    except redis.RedisError as error:
+        log.warning("a write that follows a stored one failed (%s)", error)
 
 
 def _confirmed(result: Any, waited: Any, wait: tuple[Any, ...]) -> Any:

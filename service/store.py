@@ -297,32 +297,29 @@ class Store:
 
         The flood marks are per client, in other slots than the comment: they are claimed first
         (SET NX, so of two racing comments from one client only one passes) and given back when
-        the comment is not stored. A stored pending comment is then noted in its network's
-        pending list (`pending_mark`), in another slot too."""
+        the comment is not stored. A pending comment is noted in its network's pending list
+        (`pending_mark`, in another slot too) in the same round trip as the store on one server,
+        whatever the store answers: an id that was not stored is trimmed by the next count
+        (`pending_from`), as a decided one is. The comment stands whatever happens to the note:
+        a missed entry only lets the network send one more."""
         claimed: list[str] = []
         if flood is not None and flood.ms > 0:
             wait_ms, claimed = self._claim_flood_marks(comment.comment_id, flood)
             if wait_ms:
                 return Outcome("flood", str(wait_ms))
         self._before_write()
+        note = None
+        if pending_mark and comment.status is Status.PENDING:
+            note = ScriptCall(
+                self._add_pending, [pending_mark.key], [comment.comment_id, pending_mark.keep_ms]
+            )
         result = self.writes.run(
-            self._submit, *self._submit_call(comment, sealed_private, locator, any_parent)
+            self._submit, *self._submit_call(comment, sealed_private, locator, any_parent), note
         )
         outcome = Outcome(*[_text(part) for part in result])
         if outcome.verdict not in ("created", "exists") and claimed:
             self.client.delete(*claimed)
-        if outcome.verdict == "created" and pending_mark and comment.status is Status.PENDING:
-            self._note_pending(pending_mark, comment.comment_id)
         return outcome
-
-    def _note_pending(self, mark: PendingMark, comment_id: str) -> None:
-        """Add a stored pending comment to its network's list; it expires when the network stops
-        sending for longer than a pending comment is kept. The comment stands whatever happens
-        here: a missed entry only lets the network send one more."""
-        try:
-            self._add_pending(keys=[mark.key], args=[comment_id, mark.keep_ms])
-        except redis.RedisError as error:
-            log.warning("a pending comment was not counted for its network (%s)", error)
 
     @_guarded
     def pending_from(self, ip_hash: str) -> int:

@@ -260,6 +260,11 @@ def test_a_comment_refused_after_its_flood_marks_were_claimed_gives_them_back(
     assert_refused(post(client, payload, peer="192.0.2.50"), 409, DUPLICATE)
     assert flood_marks(redis_client, key_prefix) == []
     assert pending_ids(redis_client, key_prefix) == [first["id"]]
+    # The network's pending list was written with the store, before its answer: the refused
+    # comment's id is not counted, and the count trims it.
+    network_hash = client.application.extensions[EXTENSION].comments.client_hash("192.0.2.50")
+    assert store.pending_from(network_hash) == 0
+    assert not redis_client.get(Keys(key_prefix).pending_from(network_hash))
     # The refused comment did not start the sender's flood clock.
     second = accepted(post(client, {**payload, "body": "Something else"}, peer="192.0.2.50"))
     assert len(flood_marks(redis_client, key_prefix)) == 2
