@@ -142,4 +142,5 @@ class SpamFilterStore:
             self.max_records,
             self.keys.spam_filter_shards(),
             "1" if keep else "0",
+            SHARD_SIZE,
         ]

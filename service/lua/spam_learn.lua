@@ -6,11 +6,11 @@
 -- ARGV[2] the record the caller read ("" for none): the step is refused if it changed since;
 -- "*": whatever record is there now is swapped
 -- ARGV[3] the new record ("" to unlearn)   ARGV[4] now (ms)   ARGV[5] records kept at most
--- ARGV[6] the name of the slot shards up to their number: slot N lives in field N % 128 of
--- shard N // 128. The shards are named here rather than listed in KEYS, since the records
--- they touch are only read here; they hold the {spam-filter} tag of KEYS, so live in its hash
--- slot on a cluster.
--- ARGV[7] "1": keep the new record (it can be undone later); "0": learn it and keep no record
+-- ARGV[6] the name of the slot shards up to their number   ARGV[7] "1": keep the new record
+-- (it can be undone later); "0": learn it and keep no record   ARGV[8] slots per shard
+-- (SHARD_SIZE): slot N lives in field N % ARGV[8] of shard N // ARGV[8]. The shards are named
+-- here rather than listed in KEYS, since the records they touch are only read here; they hold
+-- the {spam-filter} tag of KEYS, so live in its hash slot on a cluster.
 -- A record (printable): 1 character of label (s or h), then base-64 numbers (DIGITS): 2 of
 -- weight, 2 of the number of personal slots, 4 per slot. A slot's counts: "<spam weight>:
 -- <legitimate weight>:<comments>".
@@ -27,7 +27,7 @@ if comment_id ~= '' then
     return 'unchanged'
   end
 end
-local shards = ARGV[6]
+local shards, size = ARGV[6], tonumber(ARGV[8])
 
 local DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_'
 local VALUE = {}
@@ -53,8 +53,8 @@ local function apply(learned, sign)
   local count = (#learned - 5) / 4
   for i = 0, count - 1 do
     local slot = number(learned, 6 + 4 * i, 9 + 4 * i)
-    local key = shards .. math.floor(slot / 128)
-    local field = tostring(slot % 128)
+    local key = shards .. math.floor(slot / size)
+    local field = tostring(slot % size)
     local counts = {0, 0, 0}
     local stored = redis.call('HGET', key, field)
     if stored then
