@@ -79,8 +79,8 @@ def memory_per_comment(services: Services, videos: dict[str, list[tuple[str, boo
             services.spam_filter.filter_store.replace(f"{name}-{number}", b"", record)
             learned += 1
     after = int(client.info("memory")["used_memory"])
-    records = int(client.memory_usage(keys.spam_filter_records()) or 0)
-    records += int(client.memory_usage(keys.spam_filter_record_order()) or 0)
+    records = int(client.memory_usage(keys.spam_filter_records(), samples=0) or 0)
+    records += int(client.memory_usage(keys.spam_filter_record_order(), samples=0) or 0)
     totals = services.spam_filter.filter_store.totals()
     print(
         f"\nMemory: {learned} comments learned with their records, {totals.slots_used} slots in "

@@ -92,7 +92,7 @@ class Settings:
     hold_threshold: float = 0.5
     filter_min_samples: int = 50
     # Decisions the filter can undo exactly when a moderator reverses them: it keeps what it
-    # learned from this many most recently learned comments (about 600 bytes each), no more.
+    # learned from this many most recently learned comments (about 490 bytes each), no more.
     filter_undoable: int = 10_000
     # Offensive language (service/offensive.py): a score above it holds a comment (0: off).
     offensive_threshold: float = 0.9

@@ -22,6 +22,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 # Features are hashed to 2**20 slots; a slot's counts live in shard `slot >> SHARD_BITS`, 128
@@ -269,17 +270,18 @@ def spam_probability(totals: Totals, counts: Sequence[SlotCounts | None]) -> flo
 
 
 # --- what the store keeps per learned comment ------------------------------------------------
-# Printable, so every value the service stores reads as text: one character of label, then
-# numbers in base 64 (_DIGITS), two characters of weight, two of how many slots are personal,
-# then four per slot (24 bits hold the 20 of a slot).
+# Binary, numbers big-endian: one byte of label (_BINARY_LABEL), two of weight (at most
+# WEIGHT_SCALE), two of how many slots are personal, then three per slot (SLOT_BITS <= 24).
+# Records kept before were printable, and are still read as they are (a reversal subtracts
+# exactly what they added): one character of label (s or h), then numbers in base 64
+# (_DIGITS), two characters of weight, two of how many slots are personal, four per slot.
+_BINARY_LABEL = {SPAM: b"S", HAM: b"H"}
+_LABEL_OF = {ord("S"): SPAM, ord("H"): HAM, ord(SPAM): SPAM, ord(HAM): HAM}
+_HEADER = 5
+_SLOT_BYTES = 3
 _DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
 _VALUE = {digit: value for value, digit in enumerate(_DIGITS)}
-_HEADER = 5
 _SLOT_DIGITS = 4
-
-
-def _digits(number: int, width: int) -> str:
-    return "".join(_DIGITS[(number >> (6 * at)) & 63] for at in reversed(range(width)))
 
 
 def _number(text: str) -> int:
@@ -289,28 +291,58 @@ def _number(text: str) -> int:
     return value
 
 
+def _pack(label: str, weight: int, personal: int, slots: Iterable[int]) -> bytes:
+    """Give a record in the binary form (to_bytes refuses a number its width cannot hold)."""
+    header = _BINARY_LABEL[label] + weight.to_bytes(2, "big") + personal.to_bytes(2, "big")
+    return header + b"".join([slot.to_bytes(_SLOT_BYTES, "big") for slot in slots])
+
+
+class LearnedRecord(NamedTuple):
+    """A kept record read back: label (SPAM or HAM), weight, number of personal slots (they
+    come first), slots."""
+
+    label: str
+    weight: int
+    personal: int
+    slots: list[int]
+
+
+def unpack_record(record: bytes) -> LearnedRecord:
+    """Read a kept record, whichever its form."""
+    label = _LABEL_OF[record[0]]
+    if record[:1].isupper():
+        step = _SLOT_BYTES
+        slots = [
+            int.from_bytes(record[at : at + step], "big")
+            for at in range(_HEADER, len(record), step)
+        ]
+        weight, personal = int.from_bytes(record[1:3], "big"), int.from_bytes(record[3:5], "big")
+    else:
+        text, step = record.decode(), _SLOT_DIGITS
+        slots = [_number(text[at : at + step]) for at in range(_HEADER, len(text), step)]
+        weight, personal = _number(text[1:3]), _number(text[3:5])
+    return LearnedRecord(label, weight, personal, slots)
+
+
 def pack_record(label: str, found: Features) -> bytes:
     """Give what is kept of a learned comment: its label, weight and slots (no text)."""
-    weight = comment_weight(found.count)
-    header = label + _digits(weight, 2) + _digits(len(found.personal), 2)
-    return (header + "".join(_digits(slot, _SLOT_DIGITS) for slot in found.slots())).encode()
+    return _pack(label, comment_weight(found.count), len(found.personal), found.slots())
 
 
 def record_label(record: bytes) -> str | None:
-    """Give the label of a kept record, or None for no record."""
-    return record[:1].decode() if record else None
+    """Give the label of a kept record (SPAM or HAM, whichever its form), or None for none."""
+    return _LABEL_OF[record[0]] if record else None
 
 
 def record_slots(record: bytes) -> list[int]:
     """Give every slot of a kept record."""
-    text = record.decode()
-    return [_number(text[at : at + _SLOT_DIGITS]) for at in range(_HEADER, len(text), _SLOT_DIGITS)]
+    return unpack_record(record).slots if record else []
 
 
 def without_personal(record: bytes) -> bytes:
-    """Give a record with its personal slots taken out (what an erasure leaves learned)."""
+    """Give a record with its personal slots taken out (what an erasure leaves learned), in the
+    binary form, with the weight it was learned with."""
     if not record:
         return b""
-    text = record.decode()
-    personal = _number(text[3:5])
-    return (text[:3] + "00" + text[_HEADER + _SLOT_DIGITS * personal :]).encode()
+    label, weight, personal, slots = unpack_record(record)
+    return _pack(label, weight, 0, slots[personal:])

@@ -7,8 +7,9 @@ one hash slot and works on a Redis Cluster. What the filter keeps:
   shard -> "<spam weight>:<legitimate weight>:<comments>". At most 2**20 slots in all.
 * `totals`: learned comments and summed weights per class, and the number of slots in use.
 * `records` and `record-order`: for each of the `max_records` most recently learned comments (the
-  `filter_undoable` setting), its label and slots (never its text), so a reversed decision
-  subtracts exactly what it added; an older decision reversed adds the new label only.
+  `filter_undoable` setting), its label and slots (never its text) in a few bytes (the forms
+  are in `service.spam_filter`; a record is no text, so it is read undecoded), so a reversed
+  decision subtracts exactly what it added; an older decision reversed adds the new label only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from redis.cluster import RedisCluster
+from redis.client import NEVER_DECODE, Pipeline
+from redis.cluster import ClusterPipeline, RedisCluster
 
 from service.keys import Keys
 from service.pipelined_scripts import ScriptCall
@@ -39,6 +41,15 @@ def _script(name: str) -> str:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _record(client: RedisClient | Pipeline | ClusterPipeline, key: str, comment_id: str) -> Any:
+    """HGET a learned record as the bytes stored, even from a client that decodes answers: a
+    record is binary, no text."""
+    # redis-py leaves execute_command untyped on some of these classes.
+    return client.execute_command(  # type: ignore[no-untyped-call]
+        "HGET", key, comment_id, **{NEVER_DECODE: []}
+    )
 
 
 class SpamFilterStore:
@@ -88,10 +99,7 @@ class SpamFilterStore:
     @_guarded
     def record(self, comment_id: str) -> bytes:
         """Read what was learned from a comment (empty: nothing, or no longer undoable)."""
-        value = self.client.hget(self.keys.spam_filter_records(), comment_id)
-        if not value:
-            return b""
-        return value if isinstance(value, bytes) else value.encode()
+        return _record(self.client, self.keys.spam_filter_records(), comment_id) or b""
 
     @_guarded
     def comment_and_record(self, article_id: str, comment_id: str) -> tuple[str | None, bytes]:
@@ -99,10 +107,8 @@ class SpamFilterStore:
         pipeline (one round trip on one server)."""
         pipe = self.client.pipeline(transaction=False)
         pipe.hget(self.keys.comments(article_id), comment_id)
-        pipe.hget(self.keys.spam_filter_records(), comment_id)
+        _record(pipe, self.keys.spam_filter_records(), comment_id)
         raw, learned = pipe.execute()
-        if learned and not isinstance(learned, bytes):
-            learned = learned.encode()
         return (_text(raw) if raw is not None else None), learned or b""
 
     @_guarded
@@ -152,4 +158,5 @@ class SpamFilterStore:
             self.max_records,
             self.keys.spam_filter_shards(),
             "1" if keep else "0",
+            SHARD_SIZE,
         ]

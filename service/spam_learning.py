@@ -106,7 +106,8 @@ class SpamFilter:
         """
         outcome = "unchanged"
         if read is None:
-            read, _ = self._read(article_id, comment_id)
+            # The first swap takes out whatever was learned: only the comment need be read.
+            [read] = self.store.moderation_records([(article_id, comment_id)])
         for _ in range(LEARN_ATTEMPTS):
             fields, sealed = read
             if not fields:

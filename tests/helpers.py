@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from flask.testing import FlaskClient
+from redis.client import NEVER_DECODE
 
 from service import records
 from service.keys import (
@@ -82,7 +83,9 @@ def keyspace_mentions(redis_client: RedisClient, needle: str) -> list[str]:
         if kind == "string":
             values = [redis_client.get(key) or ""]
         elif kind == "hash":
-            values = [item for pair in redis_client.hgetall(key).items() for item in pair]
+            # Read undecoded: the spam filter's learned records are binary, no text.
+            pairs = redis_client.execute_command("HGETALL", key, **{NEVER_DECODE: []})
+            values = [item.decode(errors="replace") for pair in pairs.items() for item in pair]
         elif kind == "zset":
             values = redis_client.zrange(key, 0, -1)
         elif kind == "set":

@@ -6,28 +6,19 @@
 -- ARGV[2] the record the caller read ("" for none): the step is refused if it changed since;
 -- "*": whatever record is there now is swapped
 -- ARGV[3] the new record ("" to unlearn)   ARGV[4] now (ms)   ARGV[5] records kept at most
--- ARGV[6] the name of the slot shards up to their number: slot N lives in field N % 128 of
--- shard N // 128. The shards are named here rather than listed in KEYS, since the records
--- they touch are only read here; they hold the {spam-filter} tag of KEYS, so live in its hash
--- slot on a cluster.
--- ARGV[7] "1": keep the new record (it can be undone later); "0": learn it and keep no record
--- A record (printable): 1 character of label (s or h), then base-64 numbers (DIGITS): 2 of
--- weight, 2 of the number of personal slots, 4 per slot. A slot's counts: "<spam weight>:
--- <legitimate weight>:<comments>".
+-- ARGV[6] the name of the slot shards up to their number   ARGV[7] "1": keep the new record
+-- (it can be undone later); "0": learn it and keep no record   ARGV[8] slots per shard
+-- (SHARD_SIZE): slot N lives in field N % ARGV[8] of shard N // ARGV[8]. The shards are named
+-- here rather than listed in KEYS, since the records they touch are only read here; they hold
+-- the {spam-filter} tag of KEYS, so live in its hash slot on a cluster.
+-- A record (service/spam_filter.py), binary: 1 byte of label (S spam, H legitimate), then
+-- big-endian numbers: 2 bytes of weight, 2 of the number of personal slots, 3 per slot. Or
+-- printable, as kept before: 1 character of label (s or h), then base-64 numbers (DIGITS): 2
+-- of weight, 2 of the number of personal slots, 4 per slot. Both are read, and compared by
+-- what they hold. A slot's counts: "<spam weight>:<legitimate weight>:<comments>".
 -- Returns "conflict", "unchanged" or "learned". Every key holds the {spam-filter} tag.
 local comment_id, expected, record = ARGV[1], ARGV[2], ARGV[3]
-if comment_id ~= '' then
-  local current = redis.call('HGET', KEYS[1], comment_id) or ''
-  if expected == '*' then
-    expected = current
-  elseif current ~= expected then
-    return 'conflict'
-  end
-  if current == record and ARGV[7] == '1' then
-    return 'unchanged'
-  end
-end
-local shards = ARGV[6]
+local shards, size = ARGV[6], tonumber(ARGV[8])
 
 local DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_'
 local VALUE = {}
@@ -42,19 +33,75 @@ local function number(text, from, to)
   return value
 end
 
+-- A record's label ('s' or 'h'), weight, number of personal slots and slots, whichever its
+-- form.
+local function read(learned)
+  local label = string.sub(learned, 1, 1)
+  local slots = {}
+  if label == 'S' or label == 'H' then
+    local high, low, personal_high, personal_low = string.byte(learned, 2, 5)
+    for at = 6, #learned - 2, 3 do
+      local a, b, c = string.byte(learned, at, at + 2)
+      slots[#slots + 1] = (a * 256 + b) * 256 + c
+    end
+    return string.lower(label), high * 256 + low, personal_high * 256 + personal_low, slots
+  end
+  for at = 6, #learned - 3, 4 do
+    slots[#slots + 1] = number(learned, at, at + 3)
+  end
+  return label, number(learned, 2, 3), number(learned, 4, 5), slots
+end
+
+local function binary(learned)
+  local label = string.byte(learned)
+  return label == 83 or label == 72 -- 'S' or 'H'
+end
+
+-- Whether two records hold the same: equal bytes, or a printable and a binary one that say
+-- the same.
+local function same(one, other)
+  if one == other then
+    return true
+  end
+  if one == '' or other == '' or binary(one) == binary(other) then
+    return false
+  end
+  local label, weight, personal, slots = read(one)
+  local other_label, other_weight, other_personal, other_slots = read(other)
+  if label ~= other_label or weight ~= other_weight or personal ~= other_personal
+      or #slots ~= #other_slots then
+    return false
+  end
+  for i = 1, #slots do
+    if slots[i] ~= other_slots[i] then
+      return false
+    end
+  end
+  return true
+end
+
+if comment_id ~= '' then
+  local current = redis.call('HGET', KEYS[1], comment_id) or ''
+  if expected == '*' then
+    expected = current
+  elseif current ~= expected then
+    return 'conflict'
+  end
+  if ARGV[7] == '1' and same(current, record) then
+    return 'unchanged'
+  end
+end
+
 local slots_used = 0
 local function apply(learned, sign)
   if learned == '' then
     return
   end
-  local label = string.sub(learned, 1, 1)
-  local weight = number(learned, 2, 3)
+  local label, weight, _, slots = read(learned)
   local class = label == 's' and 1 or 2
-  local count = (#learned - 5) / 4
-  for i = 0, count - 1 do
-    local slot = number(learned, 6 + 4 * i, 9 + 4 * i)
-    local key = shards .. math.floor(slot / 128)
-    local field = tostring(slot % 128)
+  for _, slot in ipairs(slots) do
+    local key = shards .. math.floor(slot / size)
+    local field = tostring(slot % size)
     local counts = {0, 0, 0}
     local stored = redis.call('HGET', key, field)
     if stored then
@@ -80,7 +127,7 @@ local function apply(learned, sign)
   end
   local kind = label == 's' and 'spam' or 'ham'
   redis.call('HINCRBY', KEYS[3], kind .. '_comments', sign)
-  redis.call('HINCRBY', KEYS[3], kind .. '_weight', sign * weight * count)
+  redis.call('HINCRBY', KEYS[3], kind .. '_weight', sign * weight * #slots)
 end
 
 if comment_id ~= '' then
