@@ -22,8 +22,9 @@ from typing import Any
 from redis.client import NEVER_DECODE, Pipeline
 from redis.cluster import ClusterPipeline, RedisCluster
 
+from service import pipelined_scripts
 from service.keys import Keys
-from service.pipelined_scripts import ScriptCall
+from service.pipelined_scripts import ScriptCall, queue_script
 from service.spam_filter import (
     SHARD_SIZE,
     SlotCounts,
@@ -125,6 +126,30 @@ class SpamFilterStore:
                 args=self._learn_args(comment_id, expected, record, keep),
             )
         )
+
+    @_guarded
+    def replace_and_read(
+        self, article_id: str, comment_id: str, record: bytes
+    ) -> tuple[str, str | None, bytes]:
+        """Swap whatever was learned from a comment for `record`, then read the comment's stored
+        record and what was learned from it, as `comment_and_record` does: in one round trip on
+        one server (the reads follow the swap in one pipeline), two on a cluster."""
+        if isinstance(self.client, RedisCluster):
+            outcome = self.replace(comment_id, None, record)
+            return outcome, *self.comment_and_record(article_id, comment_id)
+
+        def build(pipe: Any) -> None:
+            queue_script(
+                pipe,
+                self._learn,
+                self._learn_keys(),
+                self._learn_args(comment_id, None, record, True),
+            )
+            pipe.hget(self.keys.comments(article_id), comment_id)
+            _record(pipe, self.keys.spam_filter_records(), comment_id)
+
+        outcome, raw, learned = pipelined_scripts.execute(self.client, [self._learn], build)
+        return _text(outcome), (_text(raw) if raw is not None else None), learned or b""
 
     @_guarded
     def learn_examples(self, records: Sequence[bytes]) -> None:

@@ -120,11 +120,14 @@ class SpamFilter:
                     fields.get("name", ""), fields.get("body", ""), fields.get("website"), email
                 )
                 record = pack_record(label, found)
-            if self.filter_store.replace(comment_id, None, record) == "unchanged":
+            # The swap, then the state read again, since a decision may have come in between.
+            swapped, raw, learned = self.filter_store.replace_and_read(
+                article_id, comment_id, record
+            )
+            if swapped == "unchanged":
                 return outcome
             outcome = "learned"
-            # A decision may have come in between: read its state again.
-            read, learned = self._read(article_id, comment_id)
+            read = self._fields(article_id, comment_id, raw)
             if not read[0] or record_label(learned) == label_of(read[0]):
                 return outcome  # settled, or deleted meanwhile: what was learned stays
         log.warning("comment %s: the spam filter could not settle its label", comment_id)
@@ -168,14 +171,14 @@ class SpamFilter:
             self.filter_store.learn_examples(pending)
         return TrainingReport(spam, legitimate)
 
-    def _read(
-        self, article_id: str, comment_id: str
-    ) -> tuple[tuple[dict[str, str], bytes | None], bytes]:
-        """Read a comment's fields and sealed private data, and what was learned from it."""
-        raw, learned = self.filter_store.comment_and_record(article_id, comment_id)
+    @staticmethod
+    def _fields(
+        article_id: str, comment_id: str, raw: str | None
+    ) -> tuple[dict[str, str], bytes | None]:
+        """Give a stored record's fields and sealed private data (empty: no comment)."""
         if raw is None:
-            return ({}, None), learned
-        return (records.unpack(article_id, comment_id, raw), records.sealed_of(raw)), learned
+            return {}, None
+        return records.unpack(article_id, comment_id, raw), records.sealed_of(raw)
 
     def _email(self, sealed: bytes | None) -> str:
         if not sealed:
