@@ -141,9 +141,10 @@ class DataRights:
             self.rights_store.unindex(email_hash, comment_ids)
         # Lookups a concurrent step may have written back after a comment was erased.
         self.rights_store.forget_email(email_hash)
-        # A kept Idempotency-Key answer shows the comment as it was, avatar seed included.
-        seed = self.privacy.avatar_seed(email)
-        dropped = self.rights_store.drop_kept_answers(lambda raw: seed in raw)
+        # A kept Idempotency-Key answer shows the comment as it was, avatar seed included (one
+        # kept before seeds derived from the email hash shows the seed of then).
+        seeds = (self.privacy.avatar_seed(email), self.privacy.avatar_seed_before(email))
+        dropped = self.rights_store.drop_kept_answers(lambda raw: any(s in raw for s in seeds))
         blocked, _ = self.rights_store.email_facts(email_hash)
         log.info(
             "moderator %s erased one reader's data (%s): %d comment(s), %d kept answer(s)%s",

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from service.models import PrivateData
+from service.records import avatar_of
 
 KEY_CHECK_TEXT = b"news-comments: the secret key this store is sealed with"
 # Sealed data: a form digit, then URL-safe base64 (unpadded) of a 12-byte nonce and the AES-256-GCM
@@ -118,7 +119,14 @@ class Privacy:
         return hmac.new(self._check_key, KEY_CHECK_TEXT, hashlib.sha256).hexdigest()
 
     def avatar_seed(self, email: str) -> str:
-        """Give the public avatar seed of an email: keyed, so nobody can test a guess offline."""
+        """Give the public avatar seed of an email: a one-way function of its keyed hash, so
+        nobody can test a guess offline, and a record derives it from the hash it keeps."""
+        return avatar_of(self.email_hash(email))
+
+    def avatar_seed_before(self, email: str) -> str:
+        """Give the avatar seed an email had before seeds derived from its hash (an HMAC under
+        a key of its own): comments stored then show it still, and so may answers kept for an
+        `Idempotency-Key` (24 hours), which an erasure looks for by it."""
         digest = hmac.new(self._avatar_key, email.casefold().encode(), hashlib.sha256)
         return digest.hexdigest()[:16]
 

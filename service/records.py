@@ -14,19 +14,22 @@ id, holding everything about it in short-named JSON members:
 | `n` | name | `rc` | reason_code |
 | `w` | website | `rs` | reasons (list) |
 | `b` | body | `rp` | replies (number) |
-| `v` | avatar | `q` | queued_ms (number) |
+| `v` | avatar (left out when derived) | `q` | queued_ms (number) |
 | `st` | staff (1) | `eb`, `ea` | edited_by, edited_at |
 | `e` | the author's email hash | `f` | the duplicate fingerprint |
 | `x` | the sealed private data (email, IP, user agent: encrypted) | | |
 
 What derives from other data is not stored: the id and article id (the hash's field and name),
-the creation time (the id's first 12 hex digits are its milliseconds) and the text's HTML
-(rendered from the text when read). Members of no name above are kept under their own name.
+the creation time (the id's first 12 hex digits are its milliseconds), the text's HTML
+(rendered from the text when read) and the avatar seed when it is the one the email hash gives
+(`avatar_of`; a record stored before it keeps its own seed in `v`, and so does a record whose
+email hash an erasure took away). Members of no name above are kept under their own name.
 The Lua steps read and change the same members (see `service/lua/_publication.lua`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +66,16 @@ _DERIVED = {"id", "article_id", "created_at", "created_ms", "body_html"}
 EMAIL_HASH, FINGERPRINT, SEALED = "e", "f", "x"
 
 
+def avatar_of(email_hash: str) -> str:
+    """Give the public avatar seed of an email hash: the first 16 hex digits of its SHA-1.
+
+    The email hash is a keyed HMAC of the email, never public, so the seed cannot be tested
+    against a guessed email without the secret key; SHA-1 makes it one-way, so the seed does not
+    give the email hash away. The Lua steps compute the same: `string.sub(redis.sha1hex(e), 1, 16)`.
+    """
+    return hashlib.sha1(email_hash.encode()).hexdigest()[:16]
+
+
 def created_ms_of(comment_id: str) -> int:
     """Give a comment's creation time (ms): the first 12 hex digits of its id."""
     return int(comment_id[:12], 16)
@@ -83,10 +96,13 @@ def pack(
 ) -> str:
     """Give the stored record of a comment's fields (as `Comment.to_fields` gives them)."""
     record: dict[str, Any] = {}
+    derived_avatar = avatar_of(email_hash) if email_hash else None
     for name, value in fields.items():
         if name in _DERIVED or value is None:
             continue
         if (name == "root_id" and value == comment_id) or (name == "depth" and value == "1"):
+            continue
+        if name == "avatar" and value == derived_avatar:
             continue
         if name in _NUMBERS:
             record[SHORT_NAMES[name]] = int(value)
@@ -113,7 +129,8 @@ def load(raw: str | bytes) -> dict[str, Any]:
 
 def unpack(article_id: str, comment_id: str, raw: str | bytes) -> dict[str, str]:
     """Give a stored record's fields by their full names, as strings, with what derives from
-    the id and the text; never the email hash, fingerprint or private data."""
+    the id, the text and the email hash (the avatar seed); never the email hash itself, the
+    fingerprint or the private data."""
     members = load(raw)
     created_ms = created_ms_of(comment_id)
     fields = {
@@ -135,6 +152,8 @@ def unpack(article_id: str, comment_id: str, raw: str | bytes) -> dict[str, str]
             fields["staff"] = "1"
         else:
             fields[name] = str(value)
+    if SHORT_NAMES["avatar"] not in members and members.get(EMAIL_HASH):
+        fields["avatar"] = avatar_of(str(members[EMAIL_HASH]))
     if "body" in fields:
         fields["body_html"] = render_body(fields["body"])
     return fields

@@ -60,6 +60,11 @@ end
 if record.f and redis.call('HGET', KEYS[4], record.f) == COMMENT_ID then
   redis.call('HDEL', KEYS[4], record.f)
 end
+-- A record derives its avatar seed from its email hash when it keeps none (service/records.py):
+-- without the hash it keeps the seed itself, unless the name goes below (the avatar with it).
+if record.e and record.v == nil then
+  record.v = string.sub(redis.sha1hex(record.e), 1, 16)
+end
 record.x, record.e, record.f = nil, nil, nil
 
 if state ~= 'deleted' and (ARGV[4] ~= '' or ARGV[5] == '1') then
