@@ -101,7 +101,6 @@ class DataRights:
             {
                 "action": "export",
                 "moderator": moderator,
-                "at": rfc3339(datetime.now(UTC)),
                 "after": f"{len(comments)} comment(s)",
             }
         )
@@ -171,7 +170,6 @@ class DataRights:
             {
                 "action": "anonymize",
                 "moderator": act.moderator,
-                "at": act.at,
                 "comment_id": comment_id,
                 "article_id": locator.article_id,
                 "before": redacted.state,

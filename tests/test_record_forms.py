@@ -1,5 +1,6 @@
-"""A comment's record keeps less than it did, and what the version before stored reads as it did:
-the avatar seed derives from the email hash the record keeps."""
+"""A comment's record and an audit entry keep less than they did, and what the version before
+stored reads as it did: the avatar seed derives from the email hash the record keeps, and an
+audit entry's time from its stream id."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service import EXTENSION, records
-from service.keys import Keys
+from service.keys import BUCKETS, Keys
 from service.privacy import Privacy
-from tests.conftest import SECRET_KEY
-from tests.helpers import decide, keyspace_mentions, publish, reply, stored_members, submit
+from tests.conftest import SECRET_KEY, ClientFactory
+from tests.helpers import (
+    audit_entries,
+    decide,
+    keyspace_mentions,
+    publish,
+    reply,
+    stored_members,
+    submit,
+)
 
 PRIVACY = Privacy(SECRET_KEY)
 ARTICLE = "article-1"
@@ -138,3 +147,67 @@ def test_unlinking_a_comment_from_its_email_keeps_its_avatar(
     assert records.EMAIL_HASH not in stored and records.SEALED not in stored
     assert stored["v"] == PRIVACY.avatar_seed(email)
     assert item(client, moderator, comment["id"])["avatar"] == PRIVACY.avatar_seed(email)
+
+
+# --- audit entries --------------------------------------------------------------------------
+
+
+def test_an_audit_entrys_time_is_its_stream_ids(
+    make_client: ClientFactory,
+    moderator: dict[str, str],
+    redis_client: redis.Redis,
+    key_prefix: str,
+) -> None:
+    client = make_client(report_threshold=1)
+    moderation = "/api/v1/moderation"
+    email = "audit-time@example.com"
+    comment = publish(client, moderator, email=email)
+    decide(client, moderator, submit(client)["id"], "reject")
+    url = f"{moderation}/comments/{comment['id']}"
+    assert client.post(f"{url}/edit", headers=moderator, json={"body": "New"}).status_code == 200
+    reported = client.post(
+        f"/api/v1/articles/{ARTICLE}/comments/{comment['id']}/reports", json={"reason": "spam"}
+    )
+    assert reported.status_code == 202
+    assert client.post(f"{url}/dismiss-reports", headers=moderator).status_code == 200
+    staff = {"body": "From the desk"}
+    answer = client.post(f"{moderation}/articles/{ARTICLE}/comments", headers=moderator, json=staff)
+    assert answer.status_code == 201
+    assert client.post(f"{moderation}/articles/{ARTICLE}/close", headers=moderator)
+    block = {"kind": "domain", "value": "spam.example"}
+    assert client.post(f"{moderation}/blocks", headers=moderator, json=block).status_code == 200
+    assert client.get(f"{moderation}/privacy/export?email={email}", headers=moderator)
+    assert client.post(f"{moderation}/privacy/erase", headers=moderator, json={"email": email})
+    assert client.delete(url, headers=moderator).status_code == 204
+
+    stored = audit_entries(redis_client, key_prefix)
+    assert {fields["action"] for _, fields in stored} == {
+        "approve",
+        "reject",
+        "edit",
+        "reported",
+        "dismiss_reports",
+        "staff_reply",
+        "close",
+        "block",
+        "export",
+        "anonymize",
+        "delete",
+    }
+    assert not [fields for _, fields in stored if "at" in fields]
+    # An entry written before, with its own `at`, keeps it; it sorts by its id as ever.
+    keys = Keys(key_prefix)
+    bucket = next(each for each in range(BUCKETS) if not redis_client.exists(keys.audit(each)))
+    old = {"action": "close", "moderator": "bob", "article_id": "old", "at": "2001-09-09T01:46:40Z"}
+    redis_client.xadd(keys.audit(bucket), old, id="1000000000000-0")
+
+    response = client.get(f"{moderation}/audit", headers=moderator, query_string={"limit": 200})
+    entries = response.get_json()["entries"]
+    assert [entry["id"] for entry in entries] == [
+        position for position, _ in reversed(audit_entries(redis_client, key_prefix))
+    ]
+    started = records.created_ms_of(comment["id"])
+    for entry in entries[:-1]:
+        ms = int(entry["id"].split("-")[0])
+        assert entry["at"] == records.rfc3339_of_ms(ms) and started <= ms < started + 60_000
+    assert entries[-1] == {"id": f"1000000000000-0-{bucket}", **old}

@@ -43,6 +43,5 @@ end
 redis.call('XADD', KEYS[16], 'MAXLEN', '~', ARGV[13], '*',
   'action', ({approved = 'approve', rejected = 'reject', spam = 'spam'})[new_state],
   'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', ARGV[9],
-  'before', old_state, 'after', new_state, 'reason_code', ARGV[12], 'reason', ARGV[11],
-  'at', ARGV[10])
+  'before', old_state, 'after', new_state, 'reason_code', ARGV[12], 'reason', ARGV[11])
 return {'changed', old_state, encoded}

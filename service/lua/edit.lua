@@ -35,5 +35,5 @@ if state == 'approved' then
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*',
   'action', 'edit', 'comment_id', ARGV[5], 'article_id', ARGV[6], 'moderator', ARGV[3],
-  'before', state, 'after', state, 'reason_code', '', 'reason', '', 'at', ARGV[4])
+  'before', state, 'after', state, 'reason_code', '', 'reason', '')
 return 'edited'
