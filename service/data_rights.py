@@ -222,15 +222,16 @@ class DataRights:
         )
         # Only what a rule applies to is read further; most comments stop here.
         due = []
-        for (comment_id, locator), (state, decided_at) in zip(located, decisions, strict=True):
-            rule = rules.due(status, _moment(decided_at)) if state == status else None
-            if rule is not None and decided_at is not None:
-                due.append((comment_id, locator, decided_at, rule))
+        for (comment_id, locator), decided in zip(located, decisions, strict=True):
+            moment = _moment(decided.decided_at)
+            rule = rules.due(status, moment) if decided.state == status else None
+            if rule is not None and decided.kept is not None:
+                due.append((comment_id, locator, decided.kept, rule))
         sealed = self.rights_store.sealed(
             [(locator.article_id, comment_id) for comment_id, locator, _, _ in due]
         )
         ip_removed = private_deleted = 0
-        for (comment_id, locator, decided_at, rule), private in zip(due, sealed, strict=True):
+        for (comment_id, locator, kept_decided_at, rule), private in zip(due, sealed, strict=True):
             if private is None:
                 continue  # already gone
             if rule == "delete":
@@ -239,7 +240,7 @@ class DataRights:
                     locator,
                     Redaction(),
                     forget_email=False,
-                    only_if=(status, decided_at),
+                    only_if=(status, kept_decided_at),
                 )
                 private_deleted += redacted.had_private
             else:

@@ -9,13 +9,13 @@ id, holding everything about it in short-named JSON members:
 | --- | --- | --- | --- |
 | `p` | parent_id | `s` | status |
 | `r` | root_id (left out when it is the comment itself) | `by` | decided_by |
-| `a` | anchor_id | `at` | decided_at |
+| `a` | anchor_id | `at` | decided_at (number: see below) |
 | `d` | depth (number; left out at 1, top level) | `why` | reason |
 | `n` | name | `rc` | reason_code |
 | `w` | website | `rs` | reasons (list) |
 | `b` | body | `rp` | replies (number) |
 | `v` | avatar (left out when derived) | `q` | queued_ms (number) |
-| `st` | staff (1) | `eb`, `ea` | edited_by, edited_at |
+| `st` | staff (1) | `eb`, `ea` | edited_by, edited_at (number) |
 | `e` | the author's email hash | `f` | the duplicate fingerprint |
 | `x` | the sealed private data (email, IP, user agent: encrypted) | | |
 
@@ -24,6 +24,9 @@ the creation time (the id's first 12 hex digits are its milliseconds), the text'
 (rendered from the text when read) and the avatar seed when it is the one the email hash gives
 (`avatar_of`; a record stored before it keeps its own seed in `v`, and so does a record whose
 email hash an erasure took away). Members of no name above are kept under their own name.
+A moment (decided_at, edited_at) is kept as the whole seconds from the comment's creation second
+(from its id) to it, a JSON number, and read back as RFC 3339 to the second (`kept_moment`,
+`moment_of`); a moment stored before as RFC 3339 text is kept and read as that text.
 The Lua steps read and change the same members (see `service/lua/_publication.lua`).
 """
 
@@ -61,6 +64,8 @@ SHORT_NAMES = {
 LONG_NAMES = {short: long for long, short in SHORT_NAMES.items()}
 # Fields stored as JSON numbers (they are strings in the record the service reads).
 _NUMBERS = {"depth", "replies", "queued_ms"}
+# Moments stored as seconds from the comment's creation second (see `kept_moment`).
+_MOMENTS = {"decided_at", "edited_at"}
 # Fields the record never stores: they derive from the id, the key or the text.
 _DERIVED = {"id", "article_id", "created_at", "created_ms", "body_html"}
 EMAIL_HASH, FINGERPRINT, SEALED = "e", "f", "x"
@@ -87,6 +92,27 @@ def rfc3339_of_ms(ms: int) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def kept_moment(comment_id: str, moment: str) -> int | str:
+    """Give how a comment's record keeps a moment: the whole seconds from the comment's creation
+    second to it, for RFC 3339 to the second with a Z (as the service writes moments); any
+    other text as it is, so it reads back unchanged."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+        seconds = int(parsed.timestamp())
+        if parsed.tzinfo is None or rfc3339_of_ms(seconds * 1000) != moment:
+            return moment
+    except (ValueError, OverflowError, OSError):
+        return moment
+    return seconds - created_ms_of(comment_id) // 1000
+
+
+def moment_of(comment_id: str, kept: int | str) -> str:
+    """Give a moment as a comment's record keeps it (`kept_moment`) as RFC 3339."""
+    if isinstance(kept, str):
+        return kept
+    return rfc3339_of_ms((created_ms_of(comment_id) // 1000 + int(kept)) * 1000)
+
+
 def pack(
     comment_id: str,
     fields: dict[str, str],
@@ -106,6 +132,8 @@ def pack(
             continue
         if name in _NUMBERS:
             record[SHORT_NAMES[name]] = int(value)
+        elif name in _MOMENTS:
+            record[SHORT_NAMES[name]] = kept_moment(comment_id, value)
         elif name == "reasons":
             record["rs"] = json.loads(value)
         elif name == "staff":
@@ -150,6 +178,8 @@ def unpack(article_id: str, comment_id: str, raw: str | bytes) -> dict[str, str]
                 fields["reasons"] = json.dumps(value)
         elif name == "staff":
             fields["staff"] = "1"
+        elif name in _MOMENTS:
+            fields[name] = moment_of(comment_id, value)
         else:
             fields[name] = str(value)
     if SHORT_NAMES["avatar"] not in members and members.get(EMAIL_HASH):

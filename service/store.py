@@ -400,7 +400,7 @@ class Store:
                 *self._transition_args(comment_id, locator),
                 str(status),
                 act.moderator,
-                act.at,
+                records.kept_moment(comment_id, act.at),
                 act.reason or "",
                 str(act.reason_code or ""),
                 AUDIT_LENGTH,
@@ -486,6 +486,7 @@ class Store:
                 secrets.token_hex(8),
                 AUDIT_LENGTH,
                 self.events_kept,
+                records.kept_moment(comment_id, act.at),
             ],
         )
         return _text(result)

@@ -1,6 +1,7 @@
 """A comment's record and an audit entry keep less than they did, and what the version before
-stored reads as it did: the avatar seed derives from the email hash the record keeps, and an
-audit entry's time from its stream id."""
+stored reads as it did: the avatar seed derives from the email hash the record keeps, a decision
+or edit time is kept as seconds from the comment's creation, and an audit entry's time derives
+from its stream id."""
 
 from __future__ import annotations
 
@@ -147,6 +148,114 @@ def test_unlinking_a_comment_from_its_email_keeps_its_avatar(
     assert records.EMAIL_HASH not in stored and records.SEALED not in stored
     assert stored["v"] == PRIVACY.avatar_seed(email)
     assert item(client, moderator, comment["id"])["avatar"] == PRIVACY.avatar_seed(email)
+
+
+# --- decision and edit times ---------------------------------------------------------------
+
+
+def test_a_moment_is_kept_as_seconds_from_the_comments_creation() -> None:
+    comment_id = "01a253afdd2e06af5e2c48a3"
+    created = records.rfc3339_of_ms(records.created_ms_of(comment_id))
+    assert created == "2026-12-08T03:26:04Z"
+    fields = {"status": "approved", "decided_by": "alice", "decided_at": "2026-12-08T04:26:05Z"}
+    fields |= {"edited_by": "bob", "edited_at": created, "body": "Text"}
+    packed = records.pack(comment_id, fields)
+    members = json.loads(packed)
+    assert (members["at"], members["ea"]) == (3601, 0)
+    assert '"at":3601' in packed
+    unpacked = records.unpack(ARTICLE, comment_id, packed)
+    assert {name: unpacked[name] for name in fields} == fields
+    # A moment in another form, or stored before as text, is kept and read as that text.
+    for moment in (
+        "2026-12-08T04:26:05+00:00",
+        "2026-12-08T04:26:05.250Z",
+        "2026-12-08T04:26:05",
+        "not a moment",
+        "2001-01-01T00:00:00Z",
+    ):
+        kept = records.kept_moment(comment_id, moment)
+        assert records.moment_of(comment_id, kept) == moment
+        packed = records.pack(comment_id, {"status": "rejected", "decided_at": moment})
+        assert records.unpack(ARTICLE, comment_id, packed)["decided_at"] == moment
+    assert records.kept_moment(comment_id, "2001-01-01T00:00:00Z") < 0
+    old = json.dumps({"s": "approved", "at": "2024-01-02T03:04:05Z", "ea": "2024-01-03T00:00:00Z"})
+    assert records.unpack(ARTICLE, comment_id, old)["decided_at"] == "2024-01-02T03:04:05Z"
+    assert records.unpack(ARTICLE, comment_id, old)["edited_at"] == "2024-01-03T00:00:00Z"
+
+
+def test_decisions_edits_and_staff_replies_keep_their_time_in_seconds(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    comment = submit(client)
+    decided = decide(client, moderator, comment["id"], "approve")
+    edited = client.post(
+        f"/api/v1/moderation/comments/{comment['id']}/edit", headers=moderator, json={"body": "B"}
+    ).get_json()
+    stored = stored_members(redis_client, key_prefix, ARTICLE, comment["id"])
+    assert isinstance(stored["at"], int) and isinstance(stored["ea"], int)
+    assert 0 <= stored["at"] <= stored["ea"] < 60
+    created_s = records.created_ms_of(comment["id"]) // 1000
+    for moment, seconds in (
+        (decided["decided_at"], stored["at"]),
+        (edited["edited_at"], stored["ea"]),
+    ):
+        assert moment == records.rfc3339_of_ms((created_s + seconds) * 1000)
+    assert item(client, moderator, comment["id"])["decided_at"] == decided["decided_at"]
+
+    staff = client.post(
+        f"/api/v1/moderation/articles/{ARTICLE}/comments", headers=moderator, json={"body": "Hi"}
+    ).get_json()
+    assert stored_members(redis_client, key_prefix, ARTICLE, staff["id"])["at"] == 0
+    assert item(client, moderator, staff["id"])["decided_at"] == staff["created_at"]
+
+
+def test_decision_times_stored_before_as_text_still_read(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    comment = submit(client)
+    decide(client, moderator, comment["id"], "approve")
+    client.post(
+        f"/api/v1/moderation/comments/{comment['id']}/edit", headers=moderator, json={"body": "B"}
+    )
+    rewrite(
+        redis_client,
+        key_prefix,
+        comment["id"],
+        at="2024-01-02T03:04:05Z",
+        ea="2024-01-03T00:00:00Z",
+    )
+    shown_item = item(client, moderator, comment["id"])
+    assert (shown_item["decided_at"], shown_item["edited_at"]) == (
+        "2024-01-02T03:04:05Z",
+        "2024-01-03T00:00:00Z",
+    )
+    decided = decide(client, moderator, comment["id"], "reject")
+    assert isinstance(stored_members(redis_client, key_prefix, ARTICLE, comment["id"])["at"], int)
+    assert item(client, moderator, comment["id"])["decided_at"] == decided["decided_at"]
+
+
+def test_retention_reads_either_form_of_decision_time(
+    app: Flask, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    """Retention finds what is due by the decision time and erases only a comment still decided
+    then: the step compares the time as the record keeps it, a number or (from before) text."""
+    client = app.test_client()
+    as_number, as_text, recent = (submit(client) for _ in range(3))
+    for comment in (as_number, as_text, recent):
+        decide(client, moderator, comment["id"], "spam")
+    days_ago = -100 * 86400
+    rewrite(redis_client, key_prefix, as_number["id"], at=days_ago)
+    rewrite(redis_client, key_prefix, as_text["id"], at="2001-01-01T00:00:00Z")
+    report = app.extensions[EXTENSION].data_rights.apply_retention()
+    assert (report.ip_removed, report.private_deleted) == (0, 2)
+    for comment in (as_number, as_text):
+        stored = stored_members(redis_client, key_prefix, ARTICLE, comment["id"])
+        assert records.SEALED not in stored and records.EMAIL_HASH not in stored
+    assert records.SEALED in stored_members(redis_client, key_prefix, ARTICLE, recent["id"])
+    created_s = records.created_ms_of(as_number["id"]) // 1000
+    assert item(client, moderator, as_number["id"])["decided_at"] == records.rfc3339_of_ms(
+        (created_s + days_ago) * 1000
+    )
 
 
 # --- audit entries --------------------------------------------------------------------------
