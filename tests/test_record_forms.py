@@ -1,7 +1,7 @@
 """A comment's record and an audit entry keep less than they did, and what the version before
 stored reads as it did: the avatar seed derives from the email hash the record keeps, a decision
-or edit time is kept as seconds from the comment's creation, and an audit entry's time derives
-from its stream id."""
+or edit time is kept as seconds from the comment's creation, the private data is sealed in
+base85, and an audit entry's time derives from its stream id."""
 
 from __future__ import annotations
 
@@ -256,6 +256,35 @@ def test_retention_reads_either_form_of_decision_time(
     assert item(client, moderator, as_number["id"])["decided_at"] == records.rfc3339_of_ms(
         (created_s + days_ago) * 1000
     )
+
+
+# --- sealed private data --------------------------------------------------------------------
+
+
+def test_private_data_sealed_in_base64_before_opens_and_is_sealed_again_in_base85(
+    app: Flask, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    """Retention seals a comment's private data again without its IP and user agent: on data
+    sealed before (form "3", base64) it compares what it read and writes today's form."""
+    client = app.test_client()
+    email = "sealed-before@example.com"
+    comment = publish(client, moderator, email=email)
+    before = item(client, moderator, comment["id"])
+    assert before["ip"] and before["user_agent"]
+    joined = "\x1f".join([email, before["ip"], before["user_agent"]])
+    old = PRIVACY._seal(joined.encode(), b"3").decode()
+    rewrite(redis_client, key_prefix, comment["id"], x=old, at=-40 * 86400)
+    opened = item(client, moderator, comment["id"])
+    private = (opened["email"], opened["ip"], opened["user_agent"])
+    assert private == (email, before["ip"], before["user_agent"])
+
+    report = app.extensions[EXTENSION].data_rights.apply_retention()
+    assert (report.ip_removed, report.private_deleted) == (1, 0)
+    sealed = stored_members(redis_client, key_prefix, ARTICLE, comment["id"])[records.SEALED]
+    assert sealed.startswith("4") and PRIVACY.opens(sealed.encode())
+    after = item(client, moderator, comment["id"])
+    assert (after["email"], after["ip"], after["user_agent"]) == (email, "", "")
+    assert app.extensions[EXTENSION].data_rights.apply_retention().ip_removed == 0
 
 
 # --- audit entries --------------------------------------------------------------------------
