@@ -242,7 +242,6 @@ class CommentService:
             {
                 "action": "staff_reply",
                 "moderator": moderator,
-                "at": comment.created_at,
                 "comment_id": comment_id,
                 "article_id": article_id,
                 "after": str(Status.APPROVED),

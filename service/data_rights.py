@@ -101,7 +101,6 @@ class DataRights:
             {
                 "action": "export",
                 "moderator": moderator,
-                "at": rfc3339(datetime.now(UTC)),
                 "after": f"{len(comments)} comment(s)",
             }
         )
@@ -141,9 +140,10 @@ class DataRights:
             self.rights_store.unindex(email_hash, comment_ids)
         # Lookups a concurrent step may have written back after a comment was erased.
         self.rights_store.forget_email(email_hash)
-        # A kept Idempotency-Key answer shows the comment as it was, avatar seed included.
-        seed = self.privacy.avatar_seed(email)
-        dropped = self.rights_store.drop_kept_answers(lambda raw: seed in raw)
+        # A kept Idempotency-Key answer shows the comment as it was, avatar seed included (one
+        # kept before seeds derived from the email hash shows the seed of then).
+        seeds = (self.privacy.avatar_seed(email), self.privacy.avatar_seed_before(email))
+        dropped = self.rights_store.drop_kept_answers(lambda raw: any(s in raw for s in seeds))
         blocked, _ = self.rights_store.email_facts(email_hash)
         log.info(
             "moderator %s erased one reader's data (%s): %d comment(s), %d kept answer(s)%s",
@@ -170,7 +170,6 @@ class DataRights:
             {
                 "action": "anonymize",
                 "moderator": act.moderator,
-                "at": act.at,
                 "comment_id": comment_id,
                 "article_id": locator.article_id,
                 "before": redacted.state,
@@ -223,15 +222,16 @@ class DataRights:
         )
         # Only what a rule applies to is read further; most comments stop here.
         due = []
-        for (comment_id, locator), (state, decided_at) in zip(located, decisions, strict=True):
-            rule = rules.due(status, _moment(decided_at)) if state == status else None
-            if rule is not None and decided_at is not None:
-                due.append((comment_id, locator, decided_at, rule))
+        for (comment_id, locator), decided in zip(located, decisions, strict=True):
+            moment = _moment(decided.decided_at)
+            rule = rules.due(status, moment) if decided.state == status else None
+            if rule is not None and decided.kept is not None:
+                due.append((comment_id, locator, decided.kept, rule))
         sealed = self.rights_store.sealed(
             [(locator.article_id, comment_id) for comment_id, locator, _, _ in due]
         )
         ip_removed = private_deleted = 0
-        for (comment_id, locator, decided_at, rule), private in zip(due, sealed, strict=True):
+        for (comment_id, locator, kept_decided_at, rule), private in zip(due, sealed, strict=True):
             if private is None:
                 continue  # already gone
             if rule == "delete":
@@ -240,7 +240,7 @@ class DataRights:
                     locator,
                     Redaction(),
                     forget_email=False,
-                    only_if=(status, decided_at),
+                    only_if=(status, kept_decided_at),
                 )
                 private_deleted += redacted.had_private
             else:

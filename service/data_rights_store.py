@@ -32,6 +32,15 @@ class Redaction:
     body: str | None = None
 
 
+class Decided(NamedTuple):
+    """A comment's state and decision time as read: `decided_at` in RFC 3339, `kept` as its
+    record keeps it, as text (what `redact`'s `only_if` compares); None for none."""
+
+    state: str | None
+    decided_at: str | None
+    kept: str | None
+
+
 class Redacted(NamedTuple):
     """What one redaction found: the comment's state ("missing", "kept" when `only_if` no
     longer held), whether it had private data, and whether it was still in the email index."""
@@ -76,12 +85,18 @@ class DataRightsStore:
         return self.store.ids_in_state(status, limit, after)
 
     @_guarded
-    def decisions(self, references: list[tuple[str, str]]) -> list[tuple[str | None, str | None]]:
+    def decisions(self, references: list[tuple[str, str]]) -> list[Decided]:
         """Read the state and decision time of (article id, comment id) pairs."""
-        answers: list[tuple[str | None, str | None]] = []
-        for raw in self.store.raw_records(references):
+        answers: list[Decided] = []
+        stored = self.store.raw_records(references)
+        for (_, comment_id), raw in zip(references, stored, strict=True):
             members = records.load(raw) if raw is not None else {}
-            answers.append((members.get("s"), members.get("at")))
+            kept = members.get(records.SHORT_NAMES["decided_at"])
+            if kept is None:
+                answers.append(Decided(members.get("s"), None, None))
+            else:
+                decided_at = records.moment_of(comment_id, kept)
+                answers.append(Decided(members.get("s"), decided_at, str(kept)))
         return answers
 
     @_guarded
@@ -102,7 +117,8 @@ class DataRightsStore:
         """Delete a comment's private data and its lookups by email hash, and redact its public
         record, in one step. `forget_email` (an erasure) also drops the email's approved count
         and flood mark, and every trace of the readers' reports on the comment; `only_if`
-        (state, decided_at) leaves a comment re-decided meanwhile alone."""
+        (state, decided_at as the record keeps it: `Decided.kept`) leaves a comment re-decided
+        meanwhile alone."""
         keys, article_id, bucket = self.keys, locator.article_id, locator.bucket
         # The email index to leave is named by the email hash the record keeps, read first; the
         # step checks it is still that one.

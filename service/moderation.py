@@ -472,8 +472,7 @@ class SiteRules:
         return changed
 
     def _audit(self, action: str, moderator: str, **fields: str) -> None:
-        entry = {"action": action, "moderator": moderator, "at": rfc3339(datetime.now(UTC))}
-        self.store.audit(entry | fields)
+        self.store.audit({"action": action, "moderator": moderator} | fields)
 
     @staticmethod
     def _normalized(kind: str, value: str) -> str:

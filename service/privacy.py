@@ -16,15 +16,21 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from service.models import PrivateData
+from service.records import avatar_of
 
 KEY_CHECK_TEXT = b"news-comments: the secret key this store is sealed with"
-# Sealed data: a form digit, then URL-safe base64 (unpadded) of a 12-byte nonce and the AES-256-GCM
-# ciphertext with its tag. Data sealed before is a Fernet token ("gAAAA…"), still opened.
+# Sealed data: a form digit, then a 12-byte nonce and the AES-256-GCM ciphertext with its tag, in
+# URL-safe base64 (unpadded) or, form "4", in base85 (`base64.b85encode`: its alphabet holds no
+# quote, backslash or slash, so JSON, Lua's cjson included, keeps it as it is; 5 characters per
+# 4 bytes, where base64 takes 4 per 3). Data sealed before is a Fernet token ("gAAAA…"), still
+# opened. An email on the block list is sealed in form "2".
 _SEALED_PREFIX = b"2"
 _NONCE_BYTES = 12
-# A comment's private data today: form "3", email, IP and user agent joined by _SEPARATOR (the
-# email and IP never hold it). Form "2" sealed them as a JSON list (or, before, an object).
-_PRIVATE_PREFIX = b"3"
+# A comment's private data today: form "4", email, IP and user agent joined by _SEPARATOR (the
+# email and IP never hold it), in base85. Form "3" sealed the same in base64; form "2" sealed
+# them as a JSON list (or, before, an object).
+_PRIVATE_PREFIX = b"4"
+_JOINED_BASE64_PREFIX = b"3"
 _SEPARATOR = "\x1f"
 # Bytes of an email's HMAC-SHA256 kept in its hash: 128 bits, 22 characters of base64.
 _EMAIL_HASH_BYTES = 16
@@ -51,19 +57,24 @@ class Privacy:
         self._check_key = _derive(secret, "key-check/v1")
 
     def _seal(self, plain: bytes, prefix: bytes = _SEALED_PREFIX) -> bytes:
-        """Encrypt and authenticate `plain` under a fresh nonce."""
+        """Encrypt and authenticate `plain` under a fresh nonce, in the form `prefix` names."""
         nonce = os.urandom(_NONCE_BYTES)
         sealed = nonce + self._aead.encrypt(nonce, plain, None)
+        if prefix == _PRIVATE_PREFIX:
+            return prefix + base64.b85encode(sealed)
         return prefix + base64.urlsafe_b64encode(sealed).rstrip(b"=")
 
     def _open(self, sealed: bytes) -> bytes:
-        """Decrypt what `_seal` (or, before it, Fernet) sealed; raise PrivateDataError when it
-        does not open with this secret."""
+        """Decrypt what `_seal` (or, before it, Fernet) sealed, in any form; raise
+        PrivateDataError when it does not open with this secret."""
+        form, body = sealed[:1], sealed[1:]
         try:
-            if not sealed.startswith((_SEALED_PREFIX, _PRIVATE_PREFIX)):
+            if form == _PRIVATE_PREFIX:
+                raw = base64.b85decode(body)
+            elif form in (_SEALED_PREFIX, _JOINED_BASE64_PREFIX):
+                raw = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
+            else:
                 return self._fernet.decrypt(sealed)
-            body = sealed[1:]
-            raw = base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
             return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None)
         except (InvalidToken, InvalidTag, binascii.Error, ValueError) as error:
             raise PrivateDataError("private data does not open with this secret") from error
@@ -76,7 +87,7 @@ class Privacy:
     def decrypt(self, sealed: bytes) -> PrivateData:
         """Open the private data of one comment (sealed in any form so far)."""
         plain = self._open(sealed)
-        if sealed.startswith(_PRIVATE_PREFIX):
+        if sealed.startswith((_PRIVATE_PREFIX, _JOINED_BASE64_PREFIX)):
             email, ip, user_agent = plain.decode().split(_SEPARATOR, 2)
             return PrivateData(email=email, ip=ip, user_agent=user_agent)
         fields = json.loads(plain)
@@ -118,7 +129,14 @@ class Privacy:
         return hmac.new(self._check_key, KEY_CHECK_TEXT, hashlib.sha256).hexdigest()
 
     def avatar_seed(self, email: str) -> str:
-        """Give the public avatar seed of an email: keyed, so nobody can test a guess offline."""
+        """Give the public avatar seed of an email: a one-way function of its keyed hash, so
+        nobody can test a guess offline, and a record derives it from the hash it keeps."""
+        return avatar_of(self.email_hash(email))
+
+    def avatar_seed_before(self, email: str) -> str:
+        """Give the avatar seed an email had before seeds derived from its hash (an HMAC under
+        a key of its own): comments stored then show it still, and so may answers kept for an
+        `Idempotency-Key` (24 hours), which an erasure looks for by it."""
         digest = hmac.new(self._avatar_key, email.casefold().encode(), hashlib.sha256)
         return digest.hexdigest()[:16]
 

@@ -9,24 +9,30 @@ id, holding everything about it in short-named JSON members:
 | --- | --- | --- | --- |
 | `p` | parent_id | `s` | status |
 | `r` | root_id (left out when it is the comment itself) | `by` | decided_by |
-| `a` | anchor_id | `at` | decided_at |
+| `a` | anchor_id | `at` | decided_at (number: see below) |
 | `d` | depth (number; left out at 1, top level) | `why` | reason |
 | `n` | name | `rc` | reason_code |
 | `w` | website | `rs` | reasons (list) |
 | `b` | body | `rp` | replies (number) |
-| `v` | avatar | `q` | queued_ms (number) |
-| `st` | staff (1) | `eb`, `ea` | edited_by, edited_at |
+| `v` | avatar (left out when derived) | `q` | queued_ms (number) |
+| `st` | staff (1) | `eb`, `ea` | edited_by, edited_at (number) |
 | `e` | the author's email hash | `f` | the duplicate fingerprint |
 | `x` | the sealed private data (email, IP, user agent: encrypted) | | |
 
 What derives from other data is not stored: the id and article id (the hash's field and name),
-the creation time (the id's first 12 hex digits are its milliseconds) and the text's HTML
-(rendered from the text when read). Members of no name above are kept under their own name.
+the creation time (the id's first 12 hex digits are its milliseconds), the text's HTML
+(rendered from the text when read) and the avatar seed when it is the one the email hash gives
+(`avatar_of`; a record stored before it keeps its own seed in `v`, and so does a record whose
+email hash an erasure took away). Members of no name above are kept under their own name.
+A moment (decided_at, edited_at) is kept as the whole seconds from the comment's creation second
+(from its id) to it, a JSON number, and read back as RFC 3339 to the second (`kept_moment`,
+`moment_of`); a moment stored before as RFC 3339 text is kept and read as that text.
 The Lua steps read and change the same members (see `service/lua/_publication.lua`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -58,9 +64,21 @@ SHORT_NAMES = {
 LONG_NAMES = {short: long for long, short in SHORT_NAMES.items()}
 # Fields stored as JSON numbers (they are strings in the record the service reads).
 _NUMBERS = {"depth", "replies", "queued_ms"}
+# Moments stored as seconds from the comment's creation second (see `kept_moment`).
+_MOMENTS = {"decided_at", "edited_at"}
 # Fields the record never stores: they derive from the id, the key or the text.
 _DERIVED = {"id", "article_id", "created_at", "created_ms", "body_html"}
 EMAIL_HASH, FINGERPRINT, SEALED = "e", "f", "x"
+
+
+def avatar_of(email_hash: str) -> str:
+    """Give the public avatar seed of an email hash: the first 16 hex digits of its SHA-1.
+
+    The email hash is a keyed HMAC of the email, never public, so the seed cannot be tested
+    against a guessed email without the secret key; SHA-1 makes it one-way, so the seed does not
+    give the email hash away. The Lua steps compute the same: `string.sub(redis.sha1hex(e), 1, 16)`.
+    """
+    return hashlib.sha1(email_hash.encode()).hexdigest()[:16]
 
 
 def created_ms_of(comment_id: str) -> int:
@@ -74,6 +92,27 @@ def rfc3339_of_ms(ms: int) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def kept_moment(comment_id: str, moment: str) -> int | str:
+    """Give how a comment's record keeps a moment: the whole seconds from the comment's creation
+    second to it, for RFC 3339 to the second with a Z (as the service writes moments); any
+    other text as it is, so it reads back unchanged."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+        seconds = int(parsed.timestamp())
+        if parsed.tzinfo is None or rfc3339_of_ms(seconds * 1000) != moment:
+            return moment
+    except (ValueError, OverflowError, OSError):
+        return moment
+    return seconds - created_ms_of(comment_id) // 1000
+
+
+def moment_of(comment_id: str, kept: int | str) -> str:
+    """Give a moment as a comment's record keeps it (`kept_moment`) as RFC 3339."""
+    if isinstance(kept, str):
+        return kept
+    return rfc3339_of_ms((created_ms_of(comment_id) // 1000 + int(kept)) * 1000)
+
+
 def pack(
     comment_id: str,
     fields: dict[str, str],
@@ -83,13 +122,18 @@ def pack(
 ) -> str:
     """Give the stored record of a comment's fields (as `Comment.to_fields` gives them)."""
     record: dict[str, Any] = {}
+    derived_avatar = avatar_of(email_hash) if email_hash else None
     for name, value in fields.items():
         if name in _DERIVED or value is None:
             continue
         if (name == "root_id" and value == comment_id) or (name == "depth" and value == "1"):
             continue
+        if name == "avatar" and value == derived_avatar:
+            continue
         if name in _NUMBERS:
             record[SHORT_NAMES[name]] = int(value)
+        elif name in _MOMENTS:
+            record[SHORT_NAMES[name]] = kept_moment(comment_id, value)
         elif name == "reasons":
             record["rs"] = json.loads(value)
         elif name == "staff":
@@ -113,7 +157,8 @@ def load(raw: str | bytes) -> dict[str, Any]:
 
 def unpack(article_id: str, comment_id: str, raw: str | bytes) -> dict[str, str]:
     """Give a stored record's fields by their full names, as strings, with what derives from
-    the id and the text; never the email hash, fingerprint or private data."""
+    the id, the text and the email hash (the avatar seed); never the email hash itself, the
+    fingerprint or the private data."""
     members = load(raw)
     created_ms = created_ms_of(comment_id)
     fields = {
@@ -133,8 +178,12 @@ def unpack(article_id: str, comment_id: str, raw: str | bytes) -> dict[str, str]
                 fields["reasons"] = json.dumps(value)
         elif name == "staff":
             fields["staff"] = "1"
+        elif name in _MOMENTS:
+            fields[name] = moment_of(comment_id, value)
         else:
             fields[name] = str(value)
+    if SHORT_NAMES["avatar"] not in members and members.get(EMAIL_HASH):
+        fields["avatar"] = avatar_of(str(members[EMAIL_HASH]))
     if "body" in fields:
         fields["body_html"] = render_body(fields["body"])
     return fields

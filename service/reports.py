@@ -82,9 +82,7 @@ class Reports:
         [locator] = self.store.locate_many([comment_id])
         if locator is None:
             raise CommentNotFound()
-        outcome, state = self.reports_store.dismiss(
-            comment_id, locator, moderator, rfc3339(datetime.now(UTC))
-        )
+        outcome, state = self.reports_store.dismiss(comment_id, locator, moderator)
         if outcome == "missing":
             raise CommentNotFound()
         if outcome == "dismissed":

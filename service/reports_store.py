@@ -118,9 +118,7 @@ class ReportsStore:
         return verdict, int(result[1]) if len(result) > 1 else 0
 
     @_guarded
-    def dismiss(
-        self, comment_id: str, locator: Locator, moderator: str, at: str
-    ) -> tuple[str, str | None]:
+    def dismiss(self, comment_id: str, locator: Locator, moderator: str) -> tuple[str, str | None]:
         """Dismiss a comment's open reports, publishing it again if they took it out; answer
         "missing", "none" (nothing to dismiss) or "dismissed", with its state after."""
         self.store._before_write()
@@ -137,7 +135,6 @@ class ReportsStore:
             args=[
                 *self.store._transition_args(comment_id, locator),
                 moderator,
-                at,
                 AUDIT_LENGTH,
                 self.store.events_kept,
             ],

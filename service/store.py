@@ -439,7 +439,7 @@ class Store:
                 *self._transition_args(comment_id, locator),
                 str(status),
                 act.moderator,
-                act.at,
+                records.kept_moment(comment_id, act.at),
                 act.reason or "",
                 str(act.reason_code or ""),
                 AUDIT_LENGTH,
@@ -486,7 +486,6 @@ class Store:
                     *self._transition_args(comment_id, locator),
                     str(only_if) if only_if else "",
                     act.moderator,
-                    act.at,
                     AUDIT_LENGTH,
                     self.events_kept,
                     "" if queued_before is None else queued_before,
@@ -526,6 +525,7 @@ class Store:
                 secrets.token_hex(8),
                 AUDIT_LENGTH,
                 self.events_kept,
+                records.kept_moment(comment_id, act.at),
             ],
         )
         return _text(result)
@@ -539,7 +539,8 @@ class Store:
     @_guarded
     def audit(self, entry: dict[str, str]) -> None:
         """Append a moderation action that changes no comment (articles, the block list); it goes
-        to its article's bucket, or the first bucket for the whole site's."""
+        to its article's bucket, or the first bucket for the whole site's. Its time is its entry
+        id's (see `audit_entries`)."""
         article_id = entry.get("article_id")
         bucket = article_bucket(article_id) if article_id else 0
         self.client.xadd(
@@ -548,7 +549,9 @@ class Store:
 
     @_guarded
     def audit_entries(self, before: str | None, count: int) -> list[tuple[str, dict[str, str]]]:
-        """Read audit entries newest first, older than the position `before` when given."""
+        """Read audit entries newest first, older than the position `before` when given. Each
+        has its time in `at` (RFC 3339, to the second): its entry id's milliseconds, or for an
+        entry written before, the `at` it keeps."""
         asked: list[tuple[int, str]] = []
         for bucket in range(BUCKETS):
             if before is None:
@@ -576,7 +579,9 @@ class Store:
         )
         page = []
         for (ms, seq, bucket), fields in merged:
-            page.append((f"{ms}-{seq}-{bucket}", _decoded(fields or {})))
+            entry = _decoded(fields or {})
+            entry.setdefault("at", records.rfc3339_of_ms(ms))
+            page.append((f"{ms}-{seq}-{bucket}", entry))
             if len(page) == count:
                 break
         return page

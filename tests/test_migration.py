@@ -11,11 +11,19 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from service import EXTENSION, create_app
+from service import EXTENSION, create_app, records
 from service.cli import main
 from service.keys import BUCKETS, Keys
 from tests.conftest import ClientFactory, app_config, close_app
-from tests.helpers import approved_by_email, audit_entries, decide, listing, publish, submit
+from tests.helpers import (
+    approved_by_email,
+    audit_entries,
+    decide,
+    listing,
+    publish,
+    stored_members,
+    submit,
+)
 
 MODERATOR = {"Authorization": "Bearer alice-token-0123456789"}
 STATES = ("pending", "approved", "rejected", "spam")
@@ -108,7 +116,11 @@ def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.usefixtures("cli_env")
 def test_wordpress_import_keeps_threads_dates_states_and_email(
-    make_client: ClientFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    make_client: ClientFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    redis_client: Any,
+    key_prefix: str,
 ) -> None:
     path = tmp_path / "export.xml"
     path.write_text(WXR)
@@ -127,6 +139,14 @@ def test_wordpress_import_keeps_threads_dates_states_and_email(
     assert items["Spammer"]["status"] == "spam"
     assert items["Nomail"]["status"] == "pending"
     assert not items["Nomail"]["email"]
+    # Stored as the service stores its own: the decision time in seconds from the comment's
+    # creation, the avatar seed derived from the email hash (kept only where there is none).
+    ann = stored_members(redis_client, key_prefix, "p-7", items["Ann"]["id"])
+    assert isinstance(ann["at"], int) and "v" not in ann
+    assert items["Ann"]["decided_at"] == records.moment_of(items["Ann"]["id"], ann["at"])
+    assert items["Ann"]["avatar"] == records.avatar_of(ann[records.EMAIL_HASH])
+    nomail = stored_members(redis_client, key_prefix, "p-7", items["Nomail"]["id"])
+    assert nomail["v"] == items["Nomail"]["avatar"] and records.EMAIL_HASH not in nomail
     page = listing(client, "p-7")
     assert page["count"] == 2
     [thread] = page["comments"]

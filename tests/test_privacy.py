@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 
 from service import records
+from service.keys import Keys
 from service.models import PrivateData
 from service.privacy import Privacy, PrivateDataError, _derive, email_hash_of_hex
 from tests.conftest import SECRET_KEY
@@ -123,12 +124,36 @@ def test_data_sealed_before_the_compact_form_still_opens() -> None:
         other.decrypt(sealed)
     assert not privacy.opens(sealed[:-2]) and not privacy.opens(b"2%%%")
 
-    # Sealed as a JSON list under the same cipher (form "2"), as until the joined form: opens;
-    # the joined form is shorter, and a user agent holding the separator comes back whole.
+    # Sealed as a JSON list under the same cipher (form "2"), as until the joined form, and
+    # joined in base64 (form "3"), as until base85: both open; each later form is shorter, and a
+    # user agent holding the separator comes back whole.
     as_list = [data.email, data.ip, data.user_agent]
     listed = privacy._seal(json.dumps(as_list, separators=(",", ":")).encode())
-    assert listed.startswith(b"2") and sealed.startswith(b"3")
-    assert privacy.decrypt(listed) == data
-    assert len(sealed) < len(listed)
+    joined = privacy._seal("\x1f".join(as_list).encode(), b"3")
+    assert listed.startswith(b"2") and joined.startswith(b"3") and sealed.startswith(b"4")
+    assert privacy.decrypt(listed) == privacy.decrypt(joined) == data
+    assert privacy.opens(joined) and not other.opens(joined)
+    assert len(sealed) < len(joined) < len(listed)
     odd = PrivateData("odd@example.com", "192.0.2.9", "Agent\x1fwith\x1fseparators")
     assert privacy.decrypt(privacy.encrypt(odd)) == odd
+    assert not privacy.opens(b"4") and not privacy.opens(b'4"\\') and not privacy.opens(b"3")
+
+
+def test_private_data_sealed_in_base85_stays_as_it_is_through_every_step(
+    client: FlaskClient, moderator: dict[str, str], redis_client: redis.Redis, key_prefix: str
+) -> None:
+    """Form "4" holds only characters JSON keeps as they are, in Python and in Lua's cjson: a
+    step that rewrites the record leaves every one of them as it was."""
+    comment = submit(client, email="base85@example.com")
+    key = Keys(key_prefix).comments("article-1")
+    record = json.loads(redis_client.hget(key, comment["id"]))
+    sealed = record[records.SEALED]
+    assert sealed.startswith("4")
+    alphabet = base64.b85encode(bytes(range(256))).decode()
+    assert set(alphabet) >= set(sealed[1:]) and not set(alphabet) & set('"\\/')
+    redis_client.hset(key, comment["id"], json.dumps(record | {"y": alphabet}))
+    decide(client, moderator, comment["id"], "approve")  # a Lua step decodes and encodes it
+    raw = redis_client.hget(key, comment["id"])
+    assert f'"y":"{alphabet}"' in raw and f'"x":"{sealed}"' in raw
+    item = client.get(f"/api/v1/moderation/comments/{comment['id']}", headers=moderator)
+    assert item.get_json()["email"] == "base85@example.com"

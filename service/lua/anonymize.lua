@@ -17,7 +17,8 @@
 -- ARGV[4] a new name for the public record (its website and avatar go), or "" to keep it
 -- ARGV[5] "1" to replace the text with ARGV[6]
 -- ARGV[7] the state the comment must still be in, or "" for any
--- ARGV[8] the decided_at it must still have, or "" for any
+-- ARGV[8] the decided_at it must still have, as the record keeps it (as text: a number of
+-- seconds, or RFC 3339 in a record stored before), or "" for any
 -- ARGV[9] events kept (about; 0: no events)
 -- ARGV[10] article id: redacting a published comment changes the public list, told by an
 -- article.changed event
@@ -37,7 +38,9 @@ if not raw then
 end
 local record = cjson.decode(raw)
 local state = record.s
-if (ARGV[7] ~= '' and state ~= ARGV[7]) or (ARGV[8] ~= '' and record.at ~= ARGV[8]) then
+-- Compared as text: a number of seconds read from JSON is never equal to a string argument.
+local decided_at = record.at and tostring(record.at)
+if (ARGV[7] ~= '' and state ~= ARGV[7]) or (ARGV[8] ~= '' and decided_at ~= ARGV[8]) then
   return {'kept'}
 end
 local author = record.e or ''
@@ -59,6 +62,11 @@ if author ~= '' then
 end
 if record.f and redis.call('HGET', KEYS[4], record.f) == COMMENT_ID then
   redis.call('HDEL', KEYS[4], record.f)
+end
+-- A record derives its avatar seed from its email hash when it keeps none (service/records.py):
+-- without the hash it keeps the seed itself, unless the name goes below (the avatar with it).
+if record.e and record.v == nil then
+  record.v = string.sub(redis.sha1hex(record.e), 1, 16)
 end
 record.x, record.e, record.f = nil, nil, nil
 

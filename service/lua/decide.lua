@@ -2,7 +2,9 @@
 -- KEYS[1..15], ARGV[1..7]: see _publication.lua.   KEYS[16] the bucket's audit stream
 -- KEYS[17] the bucket's events stream (for webhooks: comment.approved, or comment.rejected for
 -- reject and spam; article.changed when the public list changes)
--- ARGV[8] new state   ARGV[9] moderator   ARGV[10] decided at (RFC 3339)   ARGV[11] reason or ""
+-- ARGV[8] new state   ARGV[9] moderator   ARGV[11] reason or ""
+-- ARGV[10] decided at, as the record keeps it: seconds from the comment's creation second (a
+-- number; any other text is kept as text, see service/records.py)
 -- ARGV[12] reason code or ""   ARGV[13] the audit stream's approximate length cap
 -- ARGV[14] events kept (about; 0: no webhooks, no events)
 -- KEYS[18] the comment's open reports   KEYS[19] the bucket's reported comments: a decision,
@@ -24,7 +26,7 @@ end
 
 AUTHOR = record.e or ''
 reindex(old_state, new_state)
-record.s, record.by, record.at = new_state, ARGV[9], ARGV[10]
+record.s, record.by, record.at = new_state, ARGV[9], tonumber(ARGV[10]) or ARGV[10]
 record.why = ARGV[11] ~= '' and ARGV[11] or nil
 record.rc = ARGV[12] ~= '' and ARGV[12] or nil
 local encoded = cjson.encode(record)
@@ -43,6 +45,5 @@ end
 redis.call('XADD', KEYS[16], 'MAXLEN', '~', ARGV[13], '*',
   'action', ({approved = 'approve', rejected = 'reject', spam = 'spam'})[new_state],
   'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', ARGV[9],
-  'before', old_state, 'after', new_state, 'reason_code', ARGV[12], 'reason', ARGV[11],
-  'at', ARGV[10])
+  'before', old_state, 'after', new_state, 'reason_code', ARGV[12], 'reason', ARGV[11])
 return {'changed', old_state, encoded}

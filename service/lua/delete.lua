@@ -7,18 +7,18 @@
 -- KEYS[18] the article's duplicate fingerprints   KEYS[19] the bucket's audit stream
 -- KEYS[20] the comment's revisions (texts a moderator edited)   KEYS[21] the bucket's events
 -- ARGV[8] a state the comment must be in to be deleted, or "" for any
--- ARGV[9] who deletes   ARGV[10] when (RFC 3339)   ARGV[11] the audit stream's length cap
--- ARGV[12] events kept (about; 0: no events)
--- ARGV[13] a moment (ms): keep a comment that joined the queue then or later (its `queued_ms`,
+-- ARGV[9] who deletes   ARGV[10] the audit stream's length cap
+-- ARGV[11] events kept (about; 0: no events)
+-- ARGV[12] a moment (ms): keep a comment that joined the queue then or later (its `queued_ms`,
 --   else its creation), or "" for no such condition (the purge of stale pending comments)
--- ARGV[14] the email hash whose shard KEYS[17] is ("" when none was read)
+-- ARGV[13] the email hash whose shard KEYS[17] is ("" when none was read)
 -- KEYS[22] the comment's open reports   KEYS[23] its reporters   KEYS[24] the bucket's reported
 -- comments: every trace of readers' reports goes with it
 -- Deleting a published comment changes the public list: an article.changed event. Deleting
 -- another only renews the list version (what readers see of it does not change).
 -- Returns "missing", "kept" (in another state than ARGV[8], or too recent), "deleted",
 -- "placeholder", or "moved" (its email is not the one read before: read it again).
-CHANGES.stream, CHANGES.kept = KEYS[21], ARGV[12]
+CHANGES.stream, CHANGES.kept = KEYS[21], ARGV[11]
 local record = read_record(COMMENT_ID)
 if not record or SLOT[record.s] == nil then
   return 'missing'
@@ -27,21 +27,21 @@ local state = record.s
 if ARGV[8] ~= '' and state ~= ARGV[8] then
   return 'kept'
 end
-if ARGV[13] ~= '' then
+if ARGV[12] ~= '' then
   local since = record.q or ARGV[4]
-  if tonumber(since) >= tonumber(ARGV[13]) then
+  if tonumber(since) >= tonumber(ARGV[12]) then
     return 'kept'
   end
 end
 AUTHOR = record.e or ''
-if AUTHOR ~= ARGV[14] then
+if AUTHOR ~= ARGV[13] then
   return 'moved'
 end
 
 reindex(state, nil)
-redis.call('XADD', KEYS[19], 'MAXLEN', '~', ARGV[11], '*',
+redis.call('XADD', KEYS[19], 'MAXLEN', '~', ARGV[10], '*',
   'action', 'delete', 'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', ARGV[9],
-  'before', state, 'after', 'deleted', 'reason_code', '', 'reason', '', 'at', ARGV[10])
+  'before', state, 'after', 'deleted', 'reason_code', '', 'reason', '')
 if state == 'approved' then
   unpublish()
 else

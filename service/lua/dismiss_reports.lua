@@ -4,10 +4,9 @@
 -- KEYS[1..15], ARGV[1..7]: see _publication.lua.
 -- KEYS[16] the comment's open reports   KEYS[17] the bucket's reported comments
 -- KEYS[18] the bucket's audit stream   KEYS[19] the bucket's events stream
--- ARGV[8] moderator   ARGV[9] now (RFC 3339)   ARGV[10] audit length cap
--- ARGV[11] events kept (about; 0: no events)
+-- ARGV[8] moderator   ARGV[9] audit length cap   ARGV[10] events kept (about; 0: no events)
 -- Returns {"missing"}, {"none", state} (no open reports) or {"dismissed", state after}.
-CHANGES.stream, CHANGES.kept = KEYS[19], ARGV[11]
+CHANGES.stream, CHANGES.kept = KEYS[19], ARGV[10]
 local record = read_record(COMMENT_ID)
 local state = record and record.s
 if not state or SLOT[state] == nil then
@@ -28,14 +27,14 @@ if hidden and state == 'pending' then
   reindex('pending', 'approved')
   record.s = 'approved'
   write_record(COMMENT_ID, record)
-  if ARGV[11] ~= '0' then
-    redis.call('XADD', KEYS[19], 'MAXLEN', '~', ARGV[11], '*', 'type', 'comment.approved',
+  if ARGV[10] ~= '0' then
+    redis.call('XADD', KEYS[19], 'MAXLEN', '~', ARGV[10], '*', 'type', 'comment.approved',
       'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'status', 'approved', 'moderator', ARGV[8])
   end
   publish()
 end
-redis.call('XADD', KEYS[18], 'MAXLEN', '~', ARGV[10], '*',
+redis.call('XADD', KEYS[18], 'MAXLEN', '~', ARGV[9], '*',
   'action', 'dismiss_reports', 'comment_id', COMMENT_ID, 'article_id', ARGV[6],
   'moderator', ARGV[8], 'before', state, 'after', after, 'reason_code', '',
-  'reason', tonumber(count) .. ' report(s) dismissed', 'at', ARGV[9])
+  'reason', tonumber(count) .. ' report(s) dismissed')
 return {'dismissed', after}

@@ -8,7 +8,8 @@
 -- KEYS[18] the bucket's reported comments (sorted set, scored by open reports)
 -- KEYS[19] the bucket's audit stream   KEYS[20] the bucket's events stream
 -- ARGV[8] reporter hash   ARGV[9] reason   ARGV[10] the report's details (JSON)
--- ARGV[11] threshold (0: never)   ARGV[12] now (RFC 3339)   ARGV[13] now (ms)
+-- ARGV[11] threshold (0: never)   ARGV[12] now (RFC 3339, when the reports hid it)
+-- ARGV[13] now (ms)
 -- ARGV[14] audit length cap   ARGV[15] events kept (about; 0: no events)
 -- ARGV[16] details kept per comment (later reports are counted only)
 -- Returns {"repeat"} (this client reported it already), {"missing"} (not published),
@@ -50,5 +51,5 @@ unpublish()
 redis.call('XADD', KEYS[19], 'MAXLEN', '~', ARGV[14], '*',
   'action', 'reported', 'comment_id', COMMENT_ID, 'article_id', ARGV[6], 'moderator', 'readers',
   'before', 'approved', 'after', 'pending', 'reason_code', '',
-  'reason', count .. ' readers reported it', 'at', ARGV[12])
+  'reason', count .. ' readers reported it')
 return {'hidden', count}
