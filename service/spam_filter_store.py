@@ -25,11 +25,7 @@ from redis.cluster import ClusterPipeline, RedisCluster
 from service import pipelined_scripts
 from service.keys import Keys
 from service.pipelined_scripts import ScriptCall, queue_script
-from service.spam_filter import (
-    SHARD_SIZE,
-    SlotCounts,
-    Totals,
-)
+from service.spam_filter import ALPHA, SHARD_SIZE, WEIGHT_SCALE, SlotCounts, Totals
 from service.store import _guarded
 from service.topology import RedisClient
 
@@ -62,24 +58,16 @@ class SpamFilterStore:
         self.max_records = max_records
         self._learn = client.register_script(_script("spam_learn"))
         self._counts = client.register_script(_script("spam_counts"))
+        self._score = client.register_script(_script("spam_score"))
 
     @_guarded
     def counts(self, slots: Sequence[int]) -> tuple[Totals, list[SlotCounts | None]]:
         """Read the totals and some slots' counts in one round trip (a read-only script); the
         counts come in ascending order of slot."""
-        return self.parse_counts(self.counts_call(slots).run())
-
-    def counts_call(self, slots: Sequence[int]) -> ScriptCall:
-        """The read of `counts`, as a call that can ride in another read's round trip."""
-        return ScriptCall(
-            self._counts,
-            [self.keys.spam_filter_totals()],
-            [self.keys.spam_filter_shards(), " ".join(map(str, sorted(slots))), SHARD_SIZE],
+        answer = self._counts(
+            keys=[self.keys.spam_filter_totals()],
+            args=[self.keys.spam_filter_shards(), " ".join(map(str, sorted(slots))), SHARD_SIZE],
         )
-
-    @staticmethod
-    def parse_counts(answer: Sequence[Any]) -> tuple[Totals, list[SlotCounts | None]]:
-        """Read the answer of a `counts_call`."""
         totals = Totals(*(int(value or 0) for value in answer[:5]))
         found: list[SlotCounts | None] = []
         for value in answer[5:]:
@@ -89,6 +77,28 @@ class SpamFilterStore:
             spam, ham, comments = _text(value).split(":")
             found.append(SlotCounts(int(spam), int(ham), int(comments)))
         return totals, found
+
+    def score_call(self, slots: Sequence[int]) -> ScriptCall:
+        """The read that scores a comment's slots where their counts are (lua/spam_score.lua),
+        as a call that can ride in another read's round trip; `parse_score` its answer."""
+        return ScriptCall(
+            self._score,
+            [self.keys.spam_filter_totals()],
+            [
+                self.keys.spam_filter_shards(),
+                " ".join(map(str, sorted(slots))),
+                SHARD_SIZE,
+                WEIGHT_SCALE,
+                ALPHA,
+            ],
+        )
+
+    @staticmethod
+    def parse_score(answer: Sequence[Any]) -> tuple[Totals, float, float]:
+        """Read the answer of a `score_call`: the totals, the evidence sum and the sum of
+        squared rarities."""
+        totals = Totals(*(int(value) for value in answer[:5]))
+        return totals, float(answer[5]), float(answer[6])
 
     @_guarded
     def totals(self) -> Totals:

@@ -22,8 +22,8 @@ from service.spam_filter import (
     SPAM,
     features,
     pack_record,
+    probability,
     record_label,
-    spam_probability,
     without_personal,
 )
 from service.spam_filter_store import LEARN_ATTEMPTS, SpamFilterStore
@@ -69,16 +69,16 @@ class SpamFilter:
         return self.score_of(self.score_read(name, body, website, email).run())
 
     def score_read(self, name: str, body: str, website: str | None, email: str) -> ScriptCall:
-        """The read a submission's score needs, as a call that can ride in another read's round
+        """The read that scores a submission, as a call that can ride in another read's round
         trip (the submission rules' facts); `score_of` its answer."""
-        return self.filter_store.counts_call(features(name, body, website, email).slots())
+        return self.filter_store.score_call(features(name, body, website, email).slots())
 
     def score_of(self, answer: Any) -> float | None:
         """Give the score of what a `score_read` answered (None: the filter abstains)."""
-        totals, counts = self.filter_store.parse_counts(answer)
+        totals, evidence, squares = self.filter_store.parse_score(answer)
         if min(totals.spam_comments, totals.ham_comments) < self.min_samples:
             return None
-        return spam_probability(totals, counts)
+        return probability(evidence, squares)
 
     def learned(self) -> dict[str, Any]:
         """Tell what the filter has learned, and whether it scores submissions yet."""

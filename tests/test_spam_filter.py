@@ -4,6 +4,7 @@ count once, erasure forgets the reader, `news-comments train` learns labelled fi
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient
 from service import EXTENSION, create_app
 from service.cli import main
 from service.keys import Keys
-from service.spam_filter import MAX_TEXT, record_label
+from service.spam_filter import ALPHA, MAX_TEXT, WEIGHT_SCALE, features, record_label
 from service.spam_learning import SpamFilter
 from tests.conftest import app_config, close_app
 from tests.helpers import decide, reply, submit
@@ -172,6 +173,40 @@ def test_filter_taught_by_decisions_files_spam_and_spares_legitimate_text(
     assert dry_run["outcome"] == "spam" and dry_run["spam_score"] >= 0.9
     assert any(reason.startswith("spam filter: ") for reason in dry_run["reasons"])
     assert check(filter_client, moderator, OBVIOUS_LEGITIMATE)["spam_score"] < 0.5
+
+
+def model_score(service: SpamFilter, name: str, body: str) -> float:
+    """Score a text from its slots' counts as read back, by the model's formula written out
+    here (service/spam_filter.py): what the Redis step must give."""
+    totals, counts = service.filter_store.counts(features(name, body, None, "").slots())
+    scale, alpha = WEIGHT_SCALE, ALPHA
+    vocabulary = alpha * max(totals.slots_used, 1)
+    prior = math.log(
+        (totals.spam_weight / scale + vocabulary) / (totals.ham_weight / scale + vocabulary)
+    )
+    learned = totals.spam_comments + totals.ham_comments + 1
+    evidence = squares = 0.0
+    for slot in counts:
+        if slot is None or slot.comments <= 0:
+            continue
+        ratio = math.log((slot.spam_weight / scale + alpha) / (slot.ham_weight / scale + alpha))
+        rarity = math.log(learned / (slot.comments + 0.5))
+        evidence += rarity * (ratio - prior)
+        squares += rarity * rarity
+    return 0.5 if squares == 0 else 1 / (1 + math.exp(-evidence / math.sqrt(squares)))
+
+
+def test_the_score_taken_in_redis_is_the_models(
+    filter_client: FlaskClient, moderator: dict[str, str]
+) -> None:
+    """The sums over a comment's slots are taken where the counts are: the score equals the
+    model's formula applied to the counts read back, for texts of each kind and one unseen."""
+    teach(filter_client, moderator)
+    service = spam_filter(filter_client)
+    texts = [OBVIOUS_SPAM, OBVIOUS_LEGITIMATE, SPAM_TEXTS[0], "Zebra quantum marmalade."]
+    scores = [service.score("Someone", text, None, "") for text in texts]
+    assert scores == pytest.approx([model_score(service, "Someone", text) for text in texts])
+    assert scores[0] is not None and scores[1] is not None and scores[0] > 0.9 > 0.5 > scores[1]
 
 
 def test_links_count_anywhere_in_a_long_text(
