@@ -65,6 +65,7 @@ SCENARIOS = ("list", "list, new version", "counts", "post", "approve")
 # rules' facts, counted in the Store's time; parsing its reply is counted here.
 SPAM_FILTER_READ = "spam filter: its read's reply parsed"
 SPAM_FILTER_CPU = "spam filter: features and score (CPU)"
+SPAM_FILTER_LEARN = "spam filter: learning (its Lua step, then the comment read back)"
 FRAMEWORK = "Flask, Werkzeug, flask-smorest dispatch, test client, service glue"
 # A reader's prose, to lengthen posted comments (`--body-chars`).
 PROSE = (
@@ -128,6 +129,8 @@ def instrument(clock: PhaseClock) -> None:
     clock.patch(service.comments, "render_body", "render body to HTML")
     clock.patch(logging.Logger, "handle", "app logging")
     clock.patch(SpamFilterStore, "parse_score", SPAM_FILTER_READ)
+    for name in ("replace", "replace_and_read"):
+        clock.patch(SpamFilterStore, name, SPAM_FILTER_LEARN)
     for name in ("features", "probability"):
         clock.patch(service.spam_learning, name, SPAM_FILTER_CPU)
     clock.patch(OffensiveLanguage, "score", "offensive-language model (alt-profanity-check)")
