@@ -109,15 +109,6 @@ class Totals:
     slots_used: int = 0
 
 
-class SlotCounts(NamedTuple):
-    """One slot's learned weight per class, and the number of learned comments that have it (a
-    tuple: a comment's hundreds are made on every submission)."""
-
-    spam_weight: int
-    ham_weight: int
-    comments: int
-
-
 def _slots(found: Iterable[str]) -> list[int]:
     """Hash features to their slots (CRC-32: fast, and evenly spread over the slots)."""
     crc32, mask = zlib.crc32, SLOTS - 1

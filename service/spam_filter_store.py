@@ -25,7 +25,7 @@ from redis.cluster import ClusterPipeline, RedisCluster
 from service import pipelined_scripts
 from service.keys import Keys
 from service.pipelined_scripts import ScriptCall, queue_script
-from service.spam_filter import ALPHA, SHARD_SIZE, WEIGHT_SCALE, SlotCounts, Totals
+from service.spam_filter import ALPHA, SHARD_SIZE, WEIGHT_SCALE, Totals
 from service.store import _guarded
 from service.topology import RedisClient
 
@@ -57,26 +57,7 @@ class SpamFilterStore:
         self.keys = keys
         self.max_records = max_records
         self._learn = client.register_script(_script("spam_learn"))
-        self._counts = client.register_script(_script("spam_counts"))
         self._score = client.register_script(_script("spam_score"))
-
-    @_guarded
-    def counts(self, slots: Sequence[int]) -> tuple[Totals, list[SlotCounts | None]]:
-        """Read the totals and some slots' counts in one round trip (a read-only script); the
-        counts come in ascending order of slot."""
-        answer = self._counts(
-            keys=[self.keys.spam_filter_totals()],
-            args=[self.keys.spam_filter_shards(), " ".join(map(str, sorted(slots))), SHARD_SIZE],
-        )
-        totals = Totals(*(int(value or 0) for value in answer[:5]))
-        found: list[SlotCounts | None] = []
-        for value in answer[5:]:
-            if value is None:
-                found.append(None)
-                continue
-            spam, ham, comments = _text(value).split(":")
-            found.append(SlotCounts(int(spam), int(ham), int(comments)))
-        return totals, found
 
     def score_call(self, slots: Sequence[int]) -> ScriptCall:
         """The read that scores a comment's slots where their counts are (lua/spam_score.lua),

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import itertools
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -26,6 +27,7 @@ from service.keys import (
     article_bucket,
 )
 from service.models import Status
+from service.spam_filter import SHARD_SIZE
 from service.topology import RedisClient
 
 _counter = itertools.count()
@@ -213,6 +215,23 @@ def stored_fields(
     when there is none)."""
     raw = redis_client.hget(Keys(key_prefix).comments(article_id), comment_id)
     return records.unpack(article_id, comment_id, raw) if raw is not None else {}
+
+
+def slot_counts(
+    redis_client: RedisClient, key_prefix: str, slots: Iterable[int]
+) -> dict[int, tuple[int, int, int] | None]:
+    """Read the spam filter's counts of some slots from their shards: slot -> (spam weight,
+    legitimate weight, learned comments), None for a slot nothing taught."""
+    shards = Keys(key_prefix).spam_filter_shards()
+    found: dict[int, tuple[int, int, int] | None] = {}
+    for slot in slots:
+        value = redis_client.hget(f"{shards}{slot // SHARD_SIZE}", str(slot % SHARD_SIZE))
+        if value is None:
+            found[slot] = None
+        else:
+            spam, ham, comments = (int(part) for part in _text(value).split(":"))
+            found[slot] = (spam, ham, comments)
+    return found
 
 
 def _text(value: Any) -> str:

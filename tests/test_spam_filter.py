@@ -21,7 +21,7 @@ from service.keys import Keys
 from service.spam_filter import ALPHA, MAX_TEXT, WEIGHT_SCALE, features, record_label
 from service.spam_learning import SpamFilter
 from tests.conftest import app_config, close_app
-from tests.helpers import decide, reply, submit
+from tests.helpers import decide, reply, slot_counts, submit
 from tests.test_migration import WXR
 
 MIN_SAMPLES = 5
@@ -175,10 +175,13 @@ def test_filter_taught_by_decisions_files_spam_and_spares_legitimate_text(
     assert check(filter_client, moderator, OBVIOUS_LEGITIMATE)["spam_score"] < 0.5
 
 
-def model_score(service: SpamFilter, name: str, body: str) -> float:
-    """Score a text from its slots' counts as read back, by the model's formula written out
-    here (service/spam_filter.py): what the Redis step must give."""
-    totals, counts = service.filter_store.counts(features(name, body, None, "").slots())
+def model_score(
+    service: SpamFilter, redis_client: redis.Redis, key_prefix: str, name: str, body: str
+) -> float:
+    """Score a text from its slots' counts as stored, by the model's formula written out here
+    (service/spam_filter.py): what the Redis step must give."""
+    totals = service.filter_store.totals()
+    counts = slot_counts(redis_client, key_prefix, features(name, body, None, "").slots())
     scale, alpha = WEIGHT_SCALE, ALPHA
     vocabulary = alpha * max(totals.slots_used, 1)
     prior = math.log(
@@ -186,18 +189,22 @@ def model_score(service: SpamFilter, name: str, body: str) -> float:
     )
     learned = totals.spam_comments + totals.ham_comments + 1
     evidence = squares = 0.0
-    for slot in counts:
-        if slot is None or slot.comments <= 0:
+    for found in counts.values():
+        if found is None or found[2] <= 0:
             continue
-        ratio = math.log((slot.spam_weight / scale + alpha) / (slot.ham_weight / scale + alpha))
-        rarity = math.log(learned / (slot.comments + 0.5))
+        spam, ham, comments = found
+        ratio = math.log((spam / scale + alpha) / (ham / scale + alpha))
+        rarity = math.log(learned / (comments + 0.5))
         evidence += rarity * (ratio - prior)
         squares += rarity * rarity
     return 0.5 if squares == 0 else 1 / (1 + math.exp(-evidence / math.sqrt(squares)))
 
 
 def test_the_score_taken_in_redis_is_the_models(
-    filter_client: FlaskClient, moderator: dict[str, str]
+    filter_client: FlaskClient,
+    moderator: dict[str, str],
+    redis_client: redis.Redis,
+    key_prefix: str,
 ) -> None:
     """The sums over a comment's slots are taken where the counts are: the score equals the
     model's formula applied to the counts read back, for texts of each kind and one unseen."""
@@ -205,7 +212,8 @@ def test_the_score_taken_in_redis_is_the_models(
     service = spam_filter(filter_client)
     texts = [OBVIOUS_SPAM, OBVIOUS_LEGITIMATE, SPAM_TEXTS[0], "Zebra quantum marmalade."]
     scores = [service.score("Someone", text, None, "") for text in texts]
-    assert scores == pytest.approx([model_score(service, "Someone", text) for text in texts])
+    expected = [model_score(service, redis_client, key_prefix, "Someone", t) for t in texts]
+    assert scores == pytest.approx(expected)
     assert scores[0] is not None and scores[1] is not None and scores[0] > 0.9 > 0.5 > scores[1]
 
 

@@ -30,7 +30,7 @@ from service.spam_filter import (
 from service.spam_filter_store import SpamFilterStore
 from service.spam_learning import SpamFilter
 from service.topology import Timeouts, connect
-from tests.helpers import decide, submit
+from tests.helpers import decide, slot_counts, submit
 
 DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
 READER = {
@@ -144,12 +144,9 @@ def test_old_printable_record_is_relabelled_exactly(
     # Now kept in the binary form, and the counts are as if learned as spam from the start.
     relabelled = store.record(comment_id)
     assert relabelled[:1] == b"S" and unpack_record(relabelled).slots == record_slots(learned)
-    _, counts = store.counts(record_slots(learned))
+    counts = slot_counts(redis_client, key_prefix, record_slots(learned)).values()
     weight = unpack_record(learned).weight
-    assert {(found.spam_weight, found.ham_weight, found.comments) for found in counts if found} == {
-        (weight, 0, 1)
-    }
-    assert None not in counts
+    assert set(counts) == {(weight, 0, 1)}
 
 
 def test_erasure_forgets_the_reader_from_an_old_printable_record(
@@ -169,8 +166,7 @@ def test_erasure_forgets_the_reader_from_an_old_printable_record(
     assert after.ham_comments == before.ham_comments == 1
     assert after.ham_weight == before.ham_weight - weight * personal
     assert after.slots_used == before.slots_used - personal
-    _, counts = store.counts(slots)
-    by_slot = dict(zip(sorted(slots), counts, strict=True))
+    by_slot = slot_counts(redis_client, key_prefix, slots)
     assert all(by_slot[slot] is None for slot in slots[:personal])
     assert all(by_slot[slot] is not None for slot in slots[personal:])
 

@@ -5,7 +5,9 @@
 -- in ascending order, space separated   ARGV[3] slots per shard (SHARD_SIZE)
 -- ARGV[4] the weight scale (WEIGHT_SCALE)   ARGV[5] the smoothing (ALPHA)
 -- A slot's shard is ARGV[1] .. (slot // SHARD_SIZE), its field the slot within the shard
--- (named from ARGV, as in spam_counts.lua: they hold the {spam-filter} tag of KEYS[1]).
+-- The shards are named here rather than listed in KEYS, so a comment's hundreds of shard names
+-- need not travel: they hold the {spam-filter} tag of KEYS[1], and so live in its hash slot on
+-- a cluster.
 -- Returns the totals (spam comments, legitimate comments, spam weight, legitimate weight, slots
 -- used), then the evidence sum and the sum of squared rarities (as text: Redis would cut a
 -- number to an integer). For each slot some learned comment has:
