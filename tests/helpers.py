@@ -69,6 +69,16 @@ def publish(
     return comment
 
 
+def moderation_item(
+    client: FlaskClient, headers: dict[str, str], comment_id: str
+) -> dict[str, Any]:
+    """Read one comment as moderators see it."""
+    response = client.get(f"/api/v1/moderation/comments/{comment_id}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    found: dict[str, Any] = response.get_json()
+    return found
+
+
 def listing(client: FlaskClient, article_id: str = "article-1", **query: Any) -> dict[str, Any]:
     """Read an article's published list."""
     response = client.get(f"/api/v1/articles/{article_id}/comments", query_string=query)

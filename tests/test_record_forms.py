@@ -20,6 +20,7 @@ from tests.helpers import (
     audit_entries,
     decide,
     keyspace_mentions,
+    moderation_item,
     publish,
     reply,
     stored_members,
@@ -52,14 +53,6 @@ def shown(client: FlaskClient, comment_id: str) -> dict[str, Any]:
     return comment
 
 
-def item(client: FlaskClient, moderator: dict[str, str], comment_id: str) -> dict[str, Any]:
-    """Read one comment as moderators see it."""
-    response = client.get(f"/api/v1/moderation/comments/{comment_id}", headers=moderator)
-    assert response.status_code == 200, response.get_json()
-    found: dict[str, Any] = response.get_json()
-    return found
-
-
 # --- the avatar seed ------------------------------------------------------------------------
 
 
@@ -86,7 +79,7 @@ def test_a_comment_stored_with_its_avatar_seed_keeps_it(
     old_seed = PRIVACY.avatar_seed_before(email)
     rewrite(redis_client, key_prefix, before["id"], v=old_seed)
     assert shown(client, before["id"])["avatar"] == old_seed
-    assert item(client, moderator, before["id"])["avatar"] == old_seed
+    assert moderation_item(client, moderator, before["id"])["avatar"] == old_seed
 
     # The reader comes back: the new comment's seed is computed the new way, the old one stays.
     after = publish(client, moderator, email=email)
@@ -147,7 +140,7 @@ def test_unlinking_a_comment_from_its_email_keeps_its_avatar(
     stored = stored_members(redis_client, key_prefix, ARTICLE, comment["id"])
     assert records.EMAIL_HASH not in stored and records.SEALED not in stored
     assert stored["v"] == PRIVACY.avatar_seed(email)
-    assert item(client, moderator, comment["id"])["avatar"] == PRIVACY.avatar_seed(email)
+    assert moderation_item(client, moderator, comment["id"])["avatar"] == PRIVACY.avatar_seed(email)
 
 
 # --- decision and edit times ---------------------------------------------------------------
@@ -200,13 +193,13 @@ def test_decisions_edits_and_staff_replies_keep_their_time_in_seconds(
         (edited["edited_at"], stored["ea"]),
     ):
         assert moment == records.rfc3339_of_ms((created_s + seconds) * 1000)
-    assert item(client, moderator, comment["id"])["decided_at"] == decided["decided_at"]
+    assert moderation_item(client, moderator, comment["id"])["decided_at"] == decided["decided_at"]
 
     staff = client.post(
         f"/api/v1/moderation/articles/{ARTICLE}/comments", headers=moderator, json={"body": "Hi"}
     ).get_json()
     assert stored_members(redis_client, key_prefix, ARTICLE, staff["id"])["at"] == 0
-    assert item(client, moderator, staff["id"])["decided_at"] == staff["created_at"]
+    assert moderation_item(client, moderator, staff["id"])["decided_at"] == staff["created_at"]
 
 
 def test_decision_times_stored_before_as_text_still_read(
@@ -224,14 +217,14 @@ def test_decision_times_stored_before_as_text_still_read(
         at="2024-01-02T03:04:05Z",
         ea="2024-01-03T00:00:00Z",
     )
-    shown_item = item(client, moderator, comment["id"])
+    shown_item = moderation_item(client, moderator, comment["id"])
     assert (shown_item["decided_at"], shown_item["edited_at"]) == (
         "2024-01-02T03:04:05Z",
         "2024-01-03T00:00:00Z",
     )
     decided = decide(client, moderator, comment["id"], "reject")
     assert isinstance(stored_members(redis_client, key_prefix, ARTICLE, comment["id"])["at"], int)
-    assert item(client, moderator, comment["id"])["decided_at"] == decided["decided_at"]
+    assert moderation_item(client, moderator, comment["id"])["decided_at"] == decided["decided_at"]
 
 
 def test_retention_reads_either_form_of_decision_time(
@@ -253,9 +246,9 @@ def test_retention_reads_either_form_of_decision_time(
         assert records.SEALED not in stored and records.EMAIL_HASH not in stored
     assert records.SEALED in stored_members(redis_client, key_prefix, ARTICLE, recent["id"])
     created_s = records.created_ms_of(as_number["id"]) // 1000
-    assert item(client, moderator, as_number["id"])["decided_at"] == records.rfc3339_of_ms(
-        (created_s + days_ago) * 1000
-    )
+    assert moderation_item(client, moderator, as_number["id"])[
+        "decided_at"
+    ] == records.rfc3339_of_ms((created_s + days_ago) * 1000)
 
 
 # --- sealed private data --------------------------------------------------------------------
@@ -269,12 +262,12 @@ def test_private_data_sealed_in_base64_before_opens_and_is_sealed_again_in_base8
     client = app.test_client()
     email = "sealed-before@example.com"
     comment = publish(client, moderator, email=email)
-    before = item(client, moderator, comment["id"])
+    before = moderation_item(client, moderator, comment["id"])
     assert before["ip"] and before["user_agent"]
     joined = "\x1f".join([email, before["ip"], before["user_agent"]])
     old = PRIVACY._seal(joined.encode(), b"3").decode()
     rewrite(redis_client, key_prefix, comment["id"], x=old, at=-40 * 86400)
-    opened = item(client, moderator, comment["id"])
+    opened = moderation_item(client, moderator, comment["id"])
     private = (opened["email"], opened["ip"], opened["user_agent"])
     assert private == (email, before["ip"], before["user_agent"])
 
@@ -282,7 +275,7 @@ def test_private_data_sealed_in_base64_before_opens_and_is_sealed_again_in_base8
     assert (report.ip_removed, report.private_deleted) == (1, 0)
     sealed = stored_members(redis_client, key_prefix, ARTICLE, comment["id"])[records.SEALED]
     assert sealed.startswith("4") and PRIVACY.opens(sealed.encode())
-    after = item(client, moderator, comment["id"])
+    after = moderation_item(client, moderator, comment["id"])
     assert (after["email"], after["ip"], after["user_agent"]) == (email, "", "")
     assert app.extensions[EXTENSION].data_rights.apply_retention().ip_removed == 0
 

@@ -25,6 +25,7 @@ from tests.helpers import (
     event_entries,
     keyspace_mentions,
     listing,
+    moderation_item,
     pending_ids,
     publish,
     submit,
@@ -57,14 +58,6 @@ def reported_by(client: FlaskClient, comment_id: str, ips: list[str], reason: st
     for ip in ips:
         response = report(client, comment_id, ip, reason=reason)
         assert response.status_code == 202, response.get_json()
-
-
-def item(client: FlaskClient, moderator: dict[str, str], comment_id: str) -> dict[str, Any]:
-    """Read a comment as moderators see it."""
-    response = client.get(f"/api/v1/moderation/comments/{comment_id}", headers=moderator)
-    assert response.status_code == 200, response.get_json()
-    found: dict[str, Any] = response.get_json()
-    return found
 
 
 def reported_list(client: FlaskClient, moderator: dict[str, str], **query: Any) -> dict[str, Any]:
@@ -128,13 +121,13 @@ def test_distinct_clients_take_a_comment_out_of_publication(
     assert again.status_code == 200
     assert again.get_json() == {"message": THANKS}
     assert listing(client)["count"] == 1
-    assert item(client, moderator, comment["id"])["status"] == "approved"
+    assert moderation_item(client, moderator, comment["id"])["status"] == "approved"
 
     reported_by(client, comment["id"], [READERS[1]])
 
     assert listing(client)["count"] == 0
     assert client.get(f"/api/v1/articles/{ARTICLE}/comments/{comment['id']}").status_code == 404
-    found = item(client, moderator, comment["id"])
+    found = moderation_item(client, moderator, comment["id"])
     assert found["status"] == "pending"
     assert found["reports"]["count"] == 3
     assert found["reports"]["reasons"] == {"spam": 2, "abusive": 1}
@@ -426,7 +419,7 @@ def test_dismissing_publishes_again_and_is_audited(
     assert len(audit(client, moderator, "dismiss_reports")) == 1
     for ip in READERS:
         assert report(client, comment["id"], ip).status_code == 200
-    assert item(client, moderator, comment["id"])["reports"] is None
+    assert moderation_item(client, moderator, comment["id"])["reports"] is None
     assert report(client, comment["id"], "192.0.2.44").status_code == 202
     assert client.post(path).status_code == 401
     unknown = client.post(
@@ -570,7 +563,7 @@ def test_concurrent_reports_take_it_out_of_publication_once(
         thread.join(timeout=30)
 
     assert sorted(statuses) == [202] * 3 + [404] * (len(addresses) - 3)
-    assert item(client, moderator, comment["id"])["reports"]["count"] == 3
+    assert moderation_item(client, moderator, comment["id"])["reports"]["count"] == 3
     assert len(audit(client, moderator, "reported")) == 1
     assert listing(client)["count"] == 0
     assert comment["id"] in pending_ids(redis_client, key_prefix)
@@ -599,7 +592,7 @@ def test_a_long_published_comment_waits_from_its_hiding_for_the_purge(
 
     moderation = app.extensions[EXTENSION].moderation
     assert moderation.purge_pending(30) == 0
-    assert item(client, moderator, comment["id"])["reports"]["count"] == 3
+    assert moderation_item(client, moderator, comment["id"])["reports"]["count"] == 3
     # Once it has waited long enough, the purge takes it, and its reports with it.
     assert moderation.purge_pending(-1) == 1
     assert not any(redis_client.exists(key) for key in report_keys(key_prefix, comment["id"]))
@@ -631,7 +624,9 @@ def test_the_page_without_javascript_reports_and_shows_refusals(
     assert sent.headers["Location"].endswith(f"?reported={comment['id']}#reported")
     thanked = client.get(sent.headers["Location"].split("#")[0]).get_data(as_text=True)
     assert THANKS in thanked
-    assert item(client, moderator, comment["id"])["reports"]["reasons"] == {"off_topic": 1}
+    assert moderation_item(client, moderator, comment["id"])["reports"]["reasons"] == {
+        "off_topic": 1
+    }
 
     bad = form_report(client, comment["id"], reason="boring")
     assert bad.status_code == 422

@@ -21,7 +21,7 @@ from service.keys import Keys
 from service.spam_filter import ALPHA, MAX_TEXT, WEIGHT_SCALE, features, record_label
 from service.spam_learning import SpamFilter
 from tests.conftest import app_config, close_app
-from tests.helpers import decide, reply, slot_counts, submit
+from tests.helpers import decide, moderation_item, reply, slot_counts, submit
 from tests.test_migration import WXR
 
 MIN_SAMPLES = 5
@@ -72,13 +72,6 @@ def spam_filter(client: FlaskClient) -> SpamFilter:
     return service
 
 
-def item(client: FlaskClient, headers: dict[str, str], comment_id: str) -> dict[str, Any]:
-    response = client.get(f"/api/v1/moderation/comments/{comment_id}", headers=headers)
-    assert response.status_code == 200, response.get_json()
-    found: dict[str, Any] = response.get_json()
-    return found
-
-
 def post(client: FlaskClient, body: str, name: str) -> dict[str, Any]:
     """Submit a comment, published or waiting (whatever the moderation mode)."""
     response = client.post("/api/v1/articles/article-1/comments", json=reply(body=body, name=name))
@@ -121,7 +114,7 @@ def test_filter_abstains_until_it_learned_enough_of_each_kind(
     assert answer["spam_score"] is None
     assert not any(reason.startswith("spam filter") for reason in answer["reasons"])
     comment = submit(filter_client, body=OBVIOUS_SPAM)
-    assert item(filter_client, moderator, comment["id"])["status"] == "pending"
+    assert moderation_item(filter_client, moderator, comment["id"])["status"] == "pending"
     assert spam_filter(filter_client).filter_store.totals().ham_comments == 0
 
 
@@ -159,13 +152,13 @@ def test_filter_taught_by_decisions_files_spam_and_spares_legitimate_text(
     # Answered like any comment awaiting moderation: nothing tells a spammer it was caught.
     assert response.status_code == 202
     assert response.get_json()["comment"]["status"] == "pending"
-    stored = item(filter_client, moderator, response.get_json()["comment"]["id"])
+    stored = moderation_item(filter_client, moderator, response.get_json()["comment"]["id"])
     assert stored["status"] == "spam"
     [reason] = [reason for reason in stored["reasons"] if reason.startswith("spam filter: ")]
     assert float(reason.removeprefix("spam filter: ")) >= 0.9
 
     legitimate = submit(filter_client, "article-2", body=OBVIOUS_LEGITIMATE)
-    stored = item(filter_client, moderator, legitimate["id"])
+    stored = moderation_item(filter_client, moderator, legitimate["id"])
     assert stored["status"] == "pending"
     assert not any(reason.startswith("spam filter") for reason in stored["reasons"])
 
@@ -251,7 +244,7 @@ def test_hold_band_holds_even_when_moderation_is_off(
             json={"name": "Ann", "email": "ann@example.com", "body": OBVIOUS_LEGITIMATE},
         )
         assert response.status_code == 202
-        stored = item(client, moderator, response.get_json()["comment"]["id"])
+        stored = moderation_item(client, moderator, response.get_json()["comment"]["id"])
         assert stored["status"] == "pending"
         assert any(reason.startswith("spam filter: ") for reason in stored["reasons"])
     finally:
@@ -342,9 +335,9 @@ def test_parallel_decisions_on_one_comment_count_once(
     totals = store.totals()
     assert totals.spam_comments + totals.ham_comments == len(comment_ids)
     for comment_id in comment_ids:
-        status = item(client, moderator, comment_id)["status"]
+        status = moderation_item(client, moderator, comment_id)["status"]
         assert record_label(store.record(comment_id)) == ("s" if status == "spam" else "h")
-    spam_ids = [i for i in comment_ids if item(client, moderator, i)["status"] == "spam"]
+    spam_ids = [i for i in comment_ids if moderation_item(client, moderator, i)["status"] == "spam"]
     assert totals.spam_comments == len(spam_ids)
 
 
