@@ -7,6 +7,9 @@ import functools
 import hashlib
 import math
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -29,6 +32,7 @@ from service.keys import article_bucket
 from service.models import Comment, PrivateData, Status, anchor_for_reply
 from service.observability import SUBMISSIONS
 from service.offensive import OffensiveLanguage
+from service.pipelined_scripts import ScriptCall
 from service.privacy import Privacy
 from service.spam_learning import SpamFilter
 from service.store import Locator, Outcome, Store, Thread
@@ -46,7 +50,41 @@ PUBLIC_FIELDS = (
     "avatar",
 )
 AWAITING_MODERATION = "Your comment is awaiting moderation."
+# A client the submission rules refused is remembered this long (by this process, up to this
+# many clients), so its next submissions read the spam filter only once the rules pass.
+REFUSED_MEMORY_SECONDS = 60.0
+REFUSED_MEMORY_SIZE = 10_000
 PUBLISHED = "Your comment is published."
+
+
+class RecentlyRefused:
+    """Clients (by their keyed hash) the submission rules refused lately, in this process: each
+    for `seconds`, the newest `size` of them."""
+
+    def __init__(self, seconds: float, size: int) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._until: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def note(self, client: str) -> None:
+        """Remember a refused client."""
+        with self._lock:
+            self._until[client] = time.monotonic() + self.seconds
+            self._until.move_to_end(client)
+            while len(self._until) > self.size:
+                self._until.popitem(last=False)
+
+    def holds(self, client: str) -> bool:
+        """Tell whether a client was refused within the last `seconds`."""
+        with self._lock:
+            until = self._until.get(client)
+            if until is None:
+                return False
+            if until > time.monotonic():
+                return True
+            del self._until[client]
+            return False
 
 
 @dataclass(frozen=True)
@@ -133,6 +171,7 @@ class CommentService:
         self.admission = admission
         self.spam_filter = spam_filter
         self.offensive = offensive
+        self._refused = RecentlyRefused(REFUSED_MEMORY_SECONDS, REFUSED_MEMORY_SIZE)
         self._cached_page = functools.lru_cache(maxsize=page_cache_size)(
             self._render_page_of_version
         )
@@ -189,6 +228,7 @@ class CommentService:
             self._raise_for(outcome)
         except Refused as refusal:
             SUBMISSIONS.labels(f"refused_{refusal.rule}").inc()
+            self._refused.note(candidate.ip_hash)
             raise
         SUBMISSIONS.labels(str(verdict.status)).inc()
         published = verdict.status is Status.APPROVED
@@ -302,12 +342,12 @@ class CommentService:
         return self.privacy.client_hash(client_key(ip, prefix))
 
     def _judge(self, candidate: Candidate, fingerprint: str, *, dry_run: bool) -> Verdict:
-        # The spam filter's read travels with the rules' facts: one round trip for both.
+        # The spam filter's read travels with the rules' facts (one round trip for both), unless
+        # the rules refused this client lately: then it goes only once they let it through, so a
+        # flood of refused submissions does not have Redis score each one.
         spam_read = None
-        if self.spam_filter is not None:
-            spam_read = self.spam_filter.score_read(
-                candidate.name, candidate.body, candidate.website, candidate.email
-            )
+        if self.spam_filter is not None and not self._refused.holds(candidate.ip_hash):
+            spam_read = self._spam_read(self.spam_filter, candidate)
         facts, spam_answer = self.store.admission_facts(
             candidate.article_id, candidate.email_hash, candidate.ip_hash, fingerprint, spam_read
         )
@@ -315,18 +355,31 @@ class CommentService:
             # The set may still hold comments decided since: count only those still waiting.
             live = self.store.pending_from(candidate.ip_hash)
             facts = dataclasses.replace(facts, network_pending=live)
-        return self.admission.judge(
-            candidate,
-            facts,
-            dry_run=dry_run,
-            scores=lambda: self._scores(candidate, spam_answer),
+        try:
+            return self.admission.judge(
+                candidate,
+                facts,
+                dry_run=dry_run,
+                scores=lambda: self._scores(candidate, spam_answer),
+            )
+        except Refused:
+            if not dry_run:
+                self._refused.note(candidate.ip_hash)
+            raise
+
+    @staticmethod
+    def _spam_read(spam_filter: SpamFilter, candidate: Candidate) -> ScriptCall:
+        return spam_filter.score_read(
+            candidate.name, candidate.body, candidate.website, candidate.email
         )
 
     def _scores(self, candidate: Candidate, spam_answer: Any) -> ContentScores:
-        """Score a submission with the learning spam filter (from what its read answered) and
-        the offensive-language model."""
+        """Score a submission with the learning spam filter (from what its read answered, or
+        read now when it did not travel with the facts) and the offensive-language model."""
         spam = offensive = None
         if self.spam_filter is not None:
+            if spam_answer is None:
+                spam_answer = self._spam_read(self.spam_filter, candidate).run()
             spam = self.spam_filter.score_of(spam_answer)
         if self.offensive is not None:
             offensive = self.offensive.score(f"{candidate.name}\n{candidate.body}")

@@ -801,7 +801,8 @@ class Store:
     ) -> tuple[AdmissionFacts, Any]:
         """Read what the submission rules need to know (reads only); `ip_hash` names the
         client's network. `rider`, another read-only script call, travels in the same round
-        trip on one server; its answer comes second (None without one)."""
+        trip on one server; its answer comes second. On a cluster it is not sent: None comes
+        second, as without one, for the caller to send it when it needs it."""
         keys = self.keys
         facts_keys = [
             keys.article(article_id),
@@ -830,7 +831,7 @@ class Store:
                 pipe.hget(facts_keys[8 + bucket], email_hash)
             for bucket in range(BUCKETS):
                 pipe.zcard(facts_keys[8 + BUCKETS + bucket])
-            return _facts(*_with_sums(pipe.execute())), rider.run() if rider else None
+            return _facts(*_with_sums(pipe.execute())), None
 
         def build(pipe: Any) -> None:
             queue_script(

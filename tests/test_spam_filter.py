@@ -21,7 +21,14 @@ from service.keys import Keys
 from service.spam_filter import ALPHA, MAX_TEXT, WEIGHT_SCALE, features, record_label
 from service.spam_learning import SpamFilter
 from tests.conftest import app_config, close_app
-from tests.helpers import decide, moderation_item, reply, slot_counts, submit
+from tests.helpers import (
+    decide,
+    flood_marks,
+    moderation_item,
+    reply,
+    slot_counts,
+    submit,
+)
 from tests.test_migration import WXR
 
 MIN_SAMPLES = 5
@@ -208,6 +215,54 @@ def test_the_score_taken_in_redis_is_the_models(
     expected = [model_score(service, redis_client, key_prefix, "Someone", t) for t in texts]
     assert scores == pytest.approx(expected)
     assert scores[0] is not None and scores[1] is not None and scores[0] > 0.9 > 0.5 > scores[1]
+
+
+def test_a_refused_client_reads_the_filter_only_once_the_rules_pass(
+    filter_client: FlaskClient,
+    moderator: dict[str, str],
+    redis_url: str,
+    key_prefix: str,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The filter's read travels with the rules' facts, except for a client the rules refused
+    lately: a flood of refused submissions does not have Redis score each one. Once the rules
+    let that client through, its submission is scored all the same."""
+    teach(filter_client, moderator)
+    app = create_app(
+        app_config(redis_url, key_prefix, filter_min_samples=MIN_SAMPLES, flood_interval=15)
+    )
+    store = app.extensions[EXTENSION].store
+    read_facts = store.admission_facts
+    with_filter_read: list[bool] = []
+
+    def recording(*args: Any) -> Any:
+        with_filter_read.append(args[4] is not None)
+        return read_facts(*args)
+
+    monkeypatch.setattr(store, "admission_facts", recording)
+    client = app.test_client()
+
+    def send(number: int) -> Any:
+        return client.post(
+            "/api/v1/articles/article-1/comments",
+            json=reply(email=f"flooder{number}@example.com", body=f"{OBVIOUS_SPAM} {number}"),
+            environ_base={"REMOTE_ADDR": "198.51.100.7"},
+        )
+
+    try:
+        assert send(1).status_code == 202
+        assert [send(number).status_code for number in (2, 3, 4)] == [429] * 3
+        assert with_filter_read == [True, True, False, False]
+
+        # The flood mark gone, the rules let the client through: its text is still scored.
+        redis_client.delete(*flood_marks(redis_client, key_prefix))
+        answer = send(5)
+        assert answer.status_code == 202 and with_filter_read[-1] is False
+        reasons = moderation_item(client, moderator, answer.get_json()["comment"]["id"])["reasons"]
+        assert any(reason.startswith("spam filter: ") for reason in reasons), reasons
+    finally:
+        close_app(app)
 
 
 def test_links_count_anywhere_in_a_long_text(
