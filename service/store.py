@@ -238,6 +238,9 @@ class Store:
         self._delete = client.register_script(_script_source("delete", email_index=True))
         self._edit = client.register_script(_script_source("edit", transition=False))
         self._add_pending = client.register_script(_script_source("note_pending", transition=False))
+        self._published_counts = client.register_script(
+            _script_source("published_counts", transition=False)
+        )
         self._admission_facts = client.register_script(
             _script_source("admission_facts", transition=False)
         )
@@ -775,7 +778,12 @@ class Store:
 
     @_guarded
     def published_counts(self, article_ids: list[str]) -> list[int]:
-        """Count the published comments of each article: one HMGET per bucket asked."""
+        """Count the published comments of each article: one read-only script on one server,
+        one HMGET per bucket asked on a cluster."""
+        if not self.is_cluster:
+            keys = [self.keys.published_counts(article_bucket(a)) for a in article_ids]
+            answer = self._published_counts(keys=keys, args=article_ids) if article_ids else []
+            return [int(count) if count is not None else 0 for count in answer]
         by_bucket: dict[int, list[str]] = defaultdict(list)
         for article_id in dict.fromkeys(article_ids):
             by_bucket[article_bucket(article_id)].append(article_id)
