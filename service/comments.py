@@ -50,11 +50,11 @@ PUBLIC_FIELDS = (
     "avatar",
 )
 AWAITING_MODERATION = "Your comment is awaiting moderation."
+PUBLISHED = "Your comment is published."
 # A client the submission rules refused is remembered this long (by this process, up to this
 # many clients), so its next submissions read the spam filter only once the rules pass.
 REFUSED_MEMORY_SECONDS = 60.0
 REFUSED_MEMORY_SIZE = 10_000
-PUBLISHED = "Your comment is published."
 
 
 class RecentlyRefused:
@@ -360,7 +360,7 @@ class CommentService:
                 candidate,
                 facts,
                 dry_run=dry_run,
-                scores=lambda: self._scores(candidate, spam_answer),
+                scores=lambda: self._scores(candidate, spam_read, spam_answer),
             )
         except Refused:
             if not dry_run:
@@ -373,13 +373,16 @@ class CommentService:
             candidate.name, candidate.body, candidate.website, candidate.email
         )
 
-    def _scores(self, candidate: Candidate, spam_answer: Any) -> ContentScores:
+    def _scores(
+        self, candidate: Candidate, spam_read: ScriptCall | None, spam_answer: Any
+    ) -> ContentScores:
         """Score a submission with the learning spam filter (from what its read answered, or
-        read now when it did not travel with the facts) and the offensive-language model."""
+        read now when it did not travel with the facts: built then if it was not before) and
+        the offensive-language model."""
         spam = offensive = None
         if self.spam_filter is not None:
             if spam_answer is None:
-                spam_answer = self._spam_read(self.spam_filter, candidate).run()
+                spam_answer = (spam_read or self._spam_read(self.spam_filter, candidate)).run()
             spam = self.spam_filter.score_of(spam_answer)
         if self.offensive is not None:
             offensive = self.offensive.score(f"{candidate.name}\n{candidate.body}")
