@@ -185,8 +185,7 @@ class ModerationService:
                 previous,
                 decision.status,
             )
-        fields = records.unpack(locator.article_id, comment_id, raw)
-        sealed = records.sealed_of(raw)
+        fields, sealed = records.unpack_with_sealed(locator.article_id, comment_id, raw)
         self._learn(locator.article_id, comment_id, (fields, sealed))
         return self._view(fields, sealed) | {"reports": None}
 
@@ -227,7 +226,7 @@ class ModerationService:
             )
             found = outcome != "missing"
             if found and locator is not None and raw is not None:
-                read = records.unpack(locator.article_id, comment_id, raw), records.sealed_of(raw)
+                read = records.unpack_with_sealed(locator.article_id, comment_id, raw)
                 self._learn(locator.article_id, comment_id, read)
             results.append(
                 {

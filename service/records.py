@@ -189,6 +189,16 @@ def unpack(article_id: str, comment_id: str, raw: str | bytes) -> dict[str, str]
     return fields
 
 
+def unpack_with_sealed(
+    article_id: str, comment_id: str, raw: str | bytes | None
+) -> tuple[dict[str, str], bytes | None]:
+    """Give a stored record's fields (`unpack`) and its sealed private data; an empty record and
+    None for a comment that is gone (`raw` None)."""
+    if raw is None:
+        return {}, None
+    return unpack(article_id, comment_id, raw), sealed_of(raw)
+
+
 def sealed_of(raw: str | bytes | None) -> bytes | None:
     """Give a stored record's sealed private data (None when it has none)."""
     if raw is None:

@@ -127,7 +127,7 @@ class SpamFilter:
             if swapped == "unchanged":
                 return outcome
             outcome = "learned"
-            read = self._fields(article_id, comment_id, raw)
+            read = records.unpack_with_sealed(article_id, comment_id, raw)
             if not read[0] or record_label(learned) == label_of(read[0]):
                 return outcome  # settled, or deleted meanwhile: what was learned stays
         log.warning("comment %s: the spam filter could not settle its label", comment_id)
@@ -170,15 +170,6 @@ class SpamFilter:
         if pending:
             self.filter_store.learn_examples(pending)
         return TrainingReport(spam, legitimate)
-
-    @staticmethod
-    def _fields(
-        article_id: str, comment_id: str, raw: str | None
-    ) -> tuple[dict[str, str], bytes | None]:
-        """Give a stored record's fields and sealed private data (empty: no comment)."""
-        if raw is None:
-            return {}, None
-        return records.unpack(article_id, comment_id, raw), records.sealed_of(raw)
 
     def _email(self, sealed: bytes | None) -> str:
         if not sealed:

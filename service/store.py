@@ -667,9 +667,7 @@ class Store:
         """Read the records and sealed private data of (article id, comment id) pairs (an
         empty record and None for a comment that is gone)."""
         return [
-            (records.unpack(article_id, comment_id, raw), records.sealed_of(raw))
-            if raw is not None
-            else ({}, None)
+            records.unpack_with_sealed(article_id, comment_id, raw)
             for (article_id, comment_id), raw in zip(
                 references, self.raw_records(references), strict=True
             )
