@@ -29,9 +29,9 @@ def execute(
     client: Any, scripts: Sequence[Script], build: Build, *, raise_on_error: bool = True
 ) -> list[Any]:
     """Build and send one pipeline on `client` (one server: a cluster takes no scripts in a
-    pipeline); when a script in it was missing on the server,
-    load `scripts` there and send the pipeline once more. Errors are raised (the first one) or,
-    with `raise_on_error=False`, left in the answers."""
+    pipeline); when a script in it was missing on the server, load `scripts` there and send the
+    pipeline once more. Errors are raised (the first one) or, with `raise_on_error=False`, left
+    in the answers."""
     answers: list[Any] = []
     for attempt in range(2):
         pipe = client.pipeline(transaction=False)

@@ -20,6 +20,7 @@ from service.privacy import Privacy, PrivateDataError
 from service.spam_filter import (
     HAM,
     SPAM,
+    Totals,
     features,
     pack_record,
     probability,
@@ -76,9 +77,7 @@ class SpamFilter:
     def score_of(self, answer: Any) -> float | None:
         """Give the score of what a `score_read` answered (None: the filter abstains)."""
         totals, evidence, squares = self.filter_store.parse_score(answer)
-        if min(totals.spam_comments, totals.ham_comments) < self.min_samples:
-            return None
-        return probability(evidence, squares)
+        return probability(evidence, squares) if self._scores_yet(totals) else None
 
     def learned(self) -> dict[str, Any]:
         """Tell what the filter has learned, and whether it scores submissions yet."""
@@ -87,8 +86,12 @@ class SpamFilter:
             "learned_spam": totals.spam_comments,
             "learned_legitimate": totals.ham_comments,
             "min_samples": self.min_samples,
-            "scoring": min(totals.spam_comments, totals.ham_comments) >= self.min_samples,
+            "scoring": self._scores_yet(totals),
         }
+
+    def _scores_yet(self, totals: Totals) -> bool:
+        """Tell whether the filter has learned enough comments of each kind to score."""
+        return min(totals.spam_comments, totals.ham_comments) >= self.min_samples
 
     def learn_comment(
         self,
